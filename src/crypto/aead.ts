@@ -1,0 +1,71 @@
+/**
+ * AES-256-GCM with a 96-bit random IV and a 128-bit tag, and the HMAC and HKDF helpers built on the
+ * same keys. Every decryption failure is the same detail-free INTEGRITY_ERROR: which check failed is
+ * of use only to an attacker.
+ */
+import {
+	createCipheriv,
+	createDecipheriv,
+	createHmac,
+	hkdfSync,
+	randomBytes,
+	timingSafeEqual,
+} from 'node:crypto';
+
+import { SecretsError } from '../core/errors';
+
+export const KEY_BYTES = 32;
+const IV_BYTES = 12;
+const TAG_BYTES = 16;
+
+export interface Sealed {
+	iv: Buffer;
+	/** Ciphertext followed by the 16-byte GCM tag. */
+	data: Buffer;
+}
+
+export function seal(key: Buffer, plaintext: Buffer, aad: Buffer): Sealed {
+	const iv = randomBytes(IV_BYTES);
+	const cipher = createCipheriv('aes-256-gcm', key, iv, { authTagLength: TAG_BYTES });
+	cipher.setAAD(aad);
+	const data = Buffer.concat([cipher.update(plaintext), cipher.final(), cipher.getAuthTag()]);
+	return { iv, data };
+}
+
+export function integrityError(): SecretsError {
+	return new SecretsError(
+		'INTEGRITY_ERROR',
+		'A stored value failed its integrity check and was not used. The database may have been altered; ' +
+			'run `n8n-secrets audit verify` and restore the store from a backup.',
+	);
+}
+
+export function open(key: Buffer, sealed: Sealed, aad: Buffer): Buffer {
+	if (sealed.iv.length !== IV_BYTES || sealed.data.length < TAG_BYTES) throw integrityError();
+	try {
+		const decipher = createDecipheriv('aes-256-gcm', key, sealed.iv, { authTagLength: TAG_BYTES });
+		decipher.setAAD(aad);
+		decipher.setAuthTag(sealed.data.subarray(sealed.data.length - TAG_BYTES));
+		return Buffer.concat([
+			decipher.update(sealed.data.subarray(0, sealed.data.length - TAG_BYTES)),
+			decipher.final(),
+		]);
+	} catch {
+		throw integrityError();
+	}
+}
+
+export function hmac(key: Buffer, ...parts: Buffer[]): Buffer {
+	const h = createHmac('sha256', key);
+	for (const p of parts) h.update(p);
+	return h.digest();
+}
+
+export function macEquals(a: Buffer, b: Buffer): boolean {
+	return a.length === b.length && timingSafeEqual(a, b);
+}
+
+/** Derives a purpose-bound subkey so one data key never serves two algorithms. */
+export function deriveKey(key: Buffer, info: string): Buffer {
+	return Buffer.from(hkdfSync('sha256', key, Buffer.alloc(0), info, KEY_BYTES));
+}

@@ -1,0 +1,37 @@
+/**
+ * The narrow SQL surface the store needs. SQL is written once with `?` placeholders; each driver adapts
+ * it to its engine (node:sqlite here, pg for the scaled store) so both run the same queries.
+ */
+
+export type SqlParam = string | number | bigint | Buffer | Uint8Array | null;
+
+export interface SqlExecutor {
+	get<T>(sql: string, params?: readonly SqlParam[]): Promise<T | undefined>;
+	all<T>(sql: string, params?: readonly SqlParam[]): Promise<T[]>;
+	run(sql: string, params?: readonly SqlParam[]): Promise<{ changes: number }>;
+}
+
+export type Durability = 'full' | 'process';
+
+export interface SqlDriver extends SqlExecutor {
+	readonly dialect: 'sqlite' | 'postgres';
+	/** Where the data lives, for messages (a path or a URL without its password). */
+	readonly location: string;
+	/**
+	 * Runs `fn` in one write transaction that commits when it resolves and rolls back when it throws.
+	 * `durability: 'full'` syncs to disk before returning; 'process' guarantees the commit survives the
+	 * process being killed (the OS has the bytes) and leaves the disk sync to the next full commit.
+	 */
+	transaction<T>(fn: (tx: SqlExecutor) => Promise<T>, durability?: Durability): Promise<T>;
+	/** Runs several DDL statements in one string (migrations). */
+	exec(sql: string): Promise<void>;
+	close(): Promise<void>;
+}
+
+/** Uint8Array from node:sqlite or Buffer from pg: always hand the rest of the code a Buffer. */
+export function toBuffer(value: Uint8Array | Buffer | null | undefined): Buffer | null {
+	if (value === null || value === undefined) return null;
+	return Buffer.isBuffer(value)
+		? value
+		: Buffer.from(value.buffer, value.byteOffset, value.byteLength);
+}

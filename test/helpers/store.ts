@@ -1,0 +1,65 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+
+import { rawKeyProvider, type KeyProvider } from '../../src/crypto/master-key';
+import { SqliteDriver } from '../../src/store/sqlite/sqlite-driver';
+import { SecretsService, type ServiceOptions } from '../../src/service/secrets-service';
+
+/** A mutable clock: tests move time forward to cross expiry dates and retention windows. */
+export class TestClock {
+	constructor(public ms = Date.parse('2026-11-23T12:00:00.000Z')) {}
+	now = (): Date => new Date(this.ms);
+	advanceDays(days: number): void {
+		this.ms += days * 86_400_000;
+	}
+}
+
+export function newMasterKey(): KeyProvider {
+	return rawKeyProvider(randomBytes(32).toString('base64'), 'test key');
+}
+
+export interface TestStore {
+	dir: string;
+	path: string;
+	key: KeyProvider;
+	clock: TestClock;
+	service: SecretsService;
+	admin: { token: string };
+	open(options?: ServiceOptions, key?: KeyProvider): Promise<SecretsService>;
+	cleanup(): Promise<void>;
+}
+
+/** A real SQLite file in a fresh temporary folder, initialized with an admin token for `default`. */
+export async function createTestStore(options: { tenant?: string } = {}): Promise<TestStore> {
+	const dir = mkdtempSync(join(tmpdir(), 'n8n-secrets-test-'));
+	const path = join(dir, 'secrets.db');
+	const key = newMasterKey();
+	const clock = new TestClock();
+	const opened: SecretsService[] = [];
+	const { service, token } = await SecretsService.init(
+		new SqliteDriver(path),
+		key,
+		{ tenant: options.tenant },
+		{ now: clock.now },
+	);
+	opened.push(service);
+	return {
+		dir,
+		path,
+		key,
+		clock,
+		service,
+		admin: { token },
+		async open(opts = {}, k = key) {
+			const s = await SecretsService.open(new SqliteDriver(path), k, { now: clock.now, ...opts });
+			opened.push(s);
+			return s;
+		},
+		async cleanup() {
+			for (const s of opened) await s.close();
+			rmSync(dir, { recursive: true, force: true });
+		},
+	};
+}
