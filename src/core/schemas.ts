@@ -85,11 +85,12 @@ export const generateSpec = z
 	})
 	.strict();
 
-export const createSecretInput = z
-	.object({
+const optionalMetadata = z.object(metadataFields).partial();
+
+export const createSecretInput = optionalMetadata
+	.extend({
 		name: secretName,
 		type: secretType.default('CUSTOM'),
-		...Object.fromEntries(Object.entries(metadataFields).map(([k, v]) => [k, v.optional()])),
 		environment: environmentName.optional(),
 		value: z.string().optional(),
 		generate: generateSpec.optional(),
@@ -97,45 +98,11 @@ export const createSecretInput = z
 		expiresAt: isoDate.optional(),
 		reason: z.string().max(500).optional(),
 	})
-	.strict() as unknown as z.ZodType<CreateSecretInput>;
+	.strict();
+export type CreateSecretInput = z.input<typeof createSecretInput>;
 
-export interface CreateSecretInput {
-	name: string;
-	type: (typeof SECRET_TYPES)[number];
-	description?: string;
-	tags?: string[];
-	rotationPolicy?: (typeof ROTATION_POLICIES)[number];
-	rotationIntervalDays?: number | null;
-	allowedHosts?: string[];
-	allowedConsumers?: string[];
-	maxVersions?: number;
-	previousWindowDays?: number;
-	environment?: string;
-	value?: string;
-	generate?: z.infer<typeof generateSpec>;
-	notBefore?: string;
-	expiresAt?: string;
-	reason?: string;
-}
-
-export const updateSecretInput = z
-	.object({
-		name: secretName,
-		...Object.fromEntries(Object.entries(metadataFields).map(([k, v]) => [k, v.optional()])),
-	})
-	.strict() as unknown as z.ZodType<UpdateSecretInput>;
-
-export interface UpdateSecretInput {
-	name: string;
-	description?: string;
-	tags?: string[];
-	rotationPolicy?: (typeof ROTATION_POLICIES)[number];
-	rotationIntervalDays?: number | null;
-	allowedHosts?: string[];
-	allowedConsumers?: string[];
-	maxVersions?: number;
-	previousWindowDays?: number;
-}
+export const updateSecretInput = optionalMetadata.extend({ name: secretName }).strict();
+export type UpdateSecretInput = z.input<typeof updateSecretInput>;
 
 export const setValueInput = z
 	.object({ name: secretName, environment: environmentName, ...valueFields })

@@ -4,6 +4,8 @@
  * of use only to an attacker.
  */
 import {
+	type KeyObject,
+	createSecretKey,
 	createCipheriv,
 	createDecipheriv,
 	createHmac,
@@ -24,7 +26,7 @@ export interface Sealed {
 	data: Buffer;
 }
 
-export function seal(key: Buffer, plaintext: Buffer, aad: Buffer): Sealed {
+export function seal(key: KeyObject, plaintext: Buffer, aad: Buffer): Sealed {
 	const iv = randomBytes(IV_BYTES);
 	const cipher = createCipheriv('aes-256-gcm', key, iv, { authTagLength: TAG_BYTES });
 	cipher.setAAD(aad);
@@ -40,7 +42,7 @@ export function integrityError(): SecretsError {
 	);
 }
 
-export function open(key: Buffer, sealed: Sealed, aad: Buffer): Buffer {
+export function open(key: KeyObject, sealed: Sealed, aad: Buffer): Buffer {
 	if (sealed.iv.length !== IV_BYTES || sealed.data.length < TAG_BYTES) throw integrityError();
 	try {
 		const decipher = createDecipheriv('aes-256-gcm', key, sealed.iv, { authTagLength: TAG_BYTES });
@@ -55,7 +57,7 @@ export function open(key: Buffer, sealed: Sealed, aad: Buffer): Buffer {
 	}
 }
 
-export function hmac(key: Buffer, ...parts: Buffer[]): Buffer {
+export function hmac(key: KeyObject, ...parts: Buffer[]): Buffer {
 	const h = createHmac('sha256', key);
 	for (const p of parts) h.update(p);
 	return h.digest();
@@ -65,7 +67,15 @@ export function macEquals(a: Buffer, b: Buffer): boolean {
 	return a.length === b.length && timingSafeEqual(a, b);
 }
 
+/**
+ * Keys are held as KeyObjects: Node converts a raw Buffer key on every cipher or HMAC it creates,
+ * which costs several times the cipher itself on the hot path.
+ */
+export function secretKey(bytes: Buffer): KeyObject {
+	return createSecretKey(bytes);
+}
+
 /** Derives a purpose-bound subkey so one data key never serves two algorithms. */
-export function deriveKey(key: Buffer, info: string): Buffer {
-	return Buffer.from(hkdfSync('sha256', key, Buffer.alloc(0), info, KEY_BYTES));
+export function deriveKey(key: Buffer, info: string): KeyObject {
+	return createSecretKey(Buffer.from(hkdfSync('sha256', key, Buffer.alloc(0), info, KEY_BYTES)));
 }

@@ -6,7 +6,18 @@
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 
-import { KEY_BYTES, deriveKey, hmac, integrityError, macEquals, open, seal } from './aead';
+import type { KeyObject } from 'node:crypto';
+
+import {
+	KEY_BYTES,
+	deriveKey,
+	hmac,
+	integrityError,
+	macEquals,
+	open,
+	seal,
+	secretKey,
+} from './aead';
 import type { MasterKey } from './master-key';
 
 export interface EncryptedValue {
@@ -36,15 +47,17 @@ export function dataKeyAad(tenant: string, id: string): Buffer {
 const ZERO = Buffer.from([0]);
 
 export class DataKey {
-	private readonly macKey: Buffer;
+	private readonly key: KeyObject;
+	private readonly macKey: KeyObject;
 	/** Keys the MAC on the audit chain's head, so a rewritten chain cannot be re-sealed without it. */
-	readonly auditKey: Buffer;
+	readonly auditKey: KeyObject;
 
 	constructor(
 		readonly tenant: string,
 		readonly id: string,
-		private readonly key: Buffer,
+		key: Buffer,
 	) {
+		this.key = secretKey(key);
 		this.macKey = deriveKey(key, `n8n-secrets/value-mac/v1|${tenant}`);
 		this.auditKey = deriveKey(key, `n8n-secrets/audit-head/v1|${tenant}`);
 	}

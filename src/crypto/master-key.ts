@@ -5,11 +5,11 @@
  * provider can implement the same interface without ever exporting the key.
  */
 import { readFileSync } from 'node:fs';
-import { scrypt as scryptCb } from 'node:crypto';
+import { type KeyObject, scrypt as scryptCb } from 'node:crypto';
 import { promisify } from 'node:util';
 
 import { SecretsError } from '../core/errors';
-import { KEY_BYTES, hmac, open, seal } from './aead';
+import { KEY_BYTES, hmac, open, seal, secretKey } from './aead';
 
 const scrypt = promisify(scryptCb) as (
 	password: string,
@@ -38,12 +38,14 @@ const CHECK_LABEL = Buffer.from('n8n-secrets/key-check/v1');
 
 class RawMasterKey implements MasterKey {
 	readonly checkValue: Buffer;
+	private readonly key: KeyObject;
 
 	constructor(
-		private readonly key: Buffer,
+		key: Buffer,
 		readonly source: string,
 	) {
-		this.checkValue = hmac(key, CHECK_LABEL);
+		this.key = secretKey(key);
+		this.checkValue = hmac(this.key, CHECK_LABEL);
 	}
 
 	wrap(dataKey: Buffer, aad: Buffer): Buffer {

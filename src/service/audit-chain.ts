@@ -9,7 +9,8 @@ import { createHash, randomUUID } from 'node:crypto';
 import type { AuditAction, AuditEvent, AuditOutcome, N8nContext } from '../core/model';
 import { hmac, macEquals } from '../crypto/aead';
 import type { DataKey } from '../crypto/keyring';
-import { audit } from '../store/repository';
+import type { AuditJournal } from '../store/audit-journal';
+import { audit, journals } from '../store/repository';
 import { type SqlExecutor, toBuffer } from '../store/sql';
 
 export const GENESIS_HASH = '0'.repeat(64);
@@ -63,22 +64,14 @@ function clip(s: string | undefined | null, max = 256): string | null {
 	return s.length > max ? `${s.slice(0, max - 1)}…` : s;
 }
 
-/**
- * Appends one event inside the caller's transaction. The write lock (BEGIN IMMEDIATE in SQLite, the
- * head row's FOR UPDATE in PostgreSQL) makes "read head, insert, move head" atomic across processes.
- */
-export async function appendAudit(
-	tx: SqlExecutor,
-	opts: { tenant: string; key: DataKey; lockHead: boolean; time: string },
-	input: AuditInput,
-): Promise<AuditEvent> {
-	const head = await audit.head(tx, opts.tenant, opts.lockHead);
-	const seq = head ? Number(head.seq) + 1 : 1;
-	const partial: Omit<AuditEvent, 'hash'> = {
-		seq,
+/** What an event says before it is chained (sequence number and hashes are given at chaining). */
+export type UnchainedEvent = Omit<AuditEvent, 'seq' | 'prevHash' | 'hash'>;
+
+export function unchainedEvent(tenant: string, time: string, input: AuditInput): UnchainedEvent {
+	return {
 		id: randomUUID(),
-		time: opts.time,
-		tenant: opts.tenant,
+		time,
+		tenant,
 		actor: input.actor,
 		tokenId: input.tokenId ?? null,
 		action: input.action,
@@ -93,17 +86,156 @@ export async function appendAudit(
 		node: clip(input.context?.node),
 		mode: clip(input.context?.mode, 64),
 		destinationHost: clip(input.destinationHost),
-		prevHash: head ? head.hash : GENESIS_HASH,
 	};
-	const event: AuditEvent = { ...partial, hash: eventHash(partial) };
-	await audit.insert(tx, event);
-	await audit.writeHead(tx, {
-		tenant: opts.tenant,
-		seq,
-		hash: event.hash,
-		dekId: opts.key.id,
-		mac: headMac(opts.key, opts.tenant, seq, event.hash),
-	});
+}
+
+/**
+ * Chains events inside the caller's transaction. The write lock (BEGIN IMMEDIATE in SQLite, the head
+ * row's FOR UPDATE in PostgreSQL) makes "read head, insert, move head" atomic across processes. Heads
+ * are read once per tenant and written once at `finish`, so a batch costs one insert per event.
+ */
+export class ChainWriter {
+	private readonly heads = new Map<string, { seq: number; hash: string; key: DataKey }>();
+
+	constructor(
+		private readonly tx: SqlExecutor,
+		private readonly lockHead: boolean,
+	) {}
+
+	async add(key: DataKey, e: UnchainedEvent): Promise<AuditEvent> {
+		let head = this.heads.get(e.tenant);
+		if (!head) {
+			const row = await audit.head(this.tx, e.tenant, this.lockHead);
+			head = row
+				? { seq: Number(row.seq), hash: row.hash, key }
+				: { seq: 0, hash: GENESIS_HASH, key };
+			this.heads.set(e.tenant, head);
+		}
+		const partial: Omit<AuditEvent, 'hash'> = { ...e, seq: head.seq + 1, prevHash: head.hash };
+		const event: AuditEvent = { ...partial, hash: eventHash(partial) };
+		await audit.insert(this.tx, event);
+		head.seq = event.seq;
+		head.hash = event.hash;
+		head.key = key;
+		return event;
+	}
+
+	async finish(): Promise<void> {
+		for (const [tenant, h] of this.heads) {
+			await audit.writeHead(this.tx, {
+				tenant,
+				seq: h.seq,
+				hash: h.hash,
+				dekId: h.key.id,
+				mac: headMac(h.key, tenant, h.seq, h.hash),
+			});
+		}
+		this.heads.clear();
+	}
+}
+
+export async function chainEvent(
+	tx: SqlExecutor,
+	opts: { key: DataKey; lockHead: boolean },
+	e: UnchainedEvent,
+): Promise<AuditEvent> {
+	const writer = new ChainWriter(tx, opts.lockHead);
+	const event = await writer.add(opts.key, e);
+	await writer.finish();
+	return event;
+}
+
+// ---- the journal ------------------------------------------------------------------------------
+
+/** One journal line: the event as JSON, a tab, and its seal (JSON never contains a raw tab). */
+export function sealJournalRecord(key: DataKey, e: UnchainedEvent): string {
+	const json = JSON.stringify({ ...e, dekId: key.id });
+	return `${json}\t${hmac(key.auditKey, Buffer.from(json)).toString('hex')}`;
+}
+
+export type KeyLookup = (tenant: string, dekId: string) => Promise<DataKey>;
+
+/**
+ * Moves every complete journal record not yet ingested into the chain, inside the caller's write
+ * transaction, and records how far each file has been read. Returns the number of events chained.
+ */
+export async function ingestJournal(
+	tx: SqlExecutor,
+	journal: AuditJournal,
+	opts: {
+		lockHead: boolean;
+		keyFor: KeyLookup;
+		activeKey: (tenant: string) => Promise<DataKey>;
+		tenants: () => Promise<string[]>;
+	},
+): Promise<number> {
+	let chained = 0;
+	const writer = new ChainWriter(tx, opts.lockHead);
+	const activeKeys = new Map<string, DataKey>();
+	const activeKey = async (tenant: string) => {
+		let k = activeKeys.get(tenant);
+		if (!k) activeKeys.set(tenant, (k = await opts.activeKey(tenant)));
+		return k;
+	};
+	for (const file of journal.files()) {
+		const from = await journals.offset(tx, file);
+		const chunk = journal.read(file, from);
+		let offset = from;
+		for (const line of chunk.lines) {
+			const lineOffset = offset;
+			offset += Buffer.byteLength(line) + 1;
+			const record = await openJournalRecord(line, opts.keyFor);
+			if (record) {
+				await writer.add(await activeKey(record.tenant), record);
+				chained++;
+				continue;
+			}
+			// A record that fails its seal was altered after it was written: say so in every chain
+			// (its tenant field cannot be trusted either) instead of dropping it.
+			for (const tenant of await opts.tenants()) {
+				const e = unchainedEvent(tenant, new Date().toISOString(), {
+					actor: 'n8n-secrets',
+					action: 'use',
+					outcome: 'failure',
+					reason: `INTEGRITY_ERROR: audit journal record at ${file}:${lineOffset} failed its seal and was not trusted`,
+				});
+				await writer.add(await activeKey(tenant), e);
+				chained++;
+			}
+		}
+		if (chunk.end === chunk.size && journal.isOrphan(file)) {
+			journal.remove(file);
+			await journals.forget(tx, file);
+		} else if (chunk.end !== from) {
+			await journals.setOffset(tx, file, chunk.end);
+		}
+		if (file === journal.ownFile) journal.rollIfIngested(chunk.end);
+	}
+	await writer.finish();
+	journal.pending = 0;
+	return chained;
+}
+
+async function openJournalRecord(line: string, keyFor: KeyLookup): Promise<UnchainedEvent | null> {
+	const tab = line.lastIndexOf('\t');
+	if (tab < 0) return null;
+	const json = line.slice(0, tab);
+	let parsed: UnchainedEvent & { dekId: string };
+	try {
+		parsed = JSON.parse(json) as UnchainedEvent & { dekId: string };
+	} catch {
+		return null;
+	}
+	if (typeof parsed.tenant !== 'string' || typeof parsed.dekId !== 'string') return null;
+	let key: DataKey;
+	try {
+		key = await keyFor(parsed.tenant, parsed.dekId);
+	} catch {
+		return null;
+	}
+	const mac = Buffer.from(line.slice(tab + 1), 'hex');
+	if (!macEquals(hmac(key.auditKey, Buffer.from(json)), mac)) return null;
+	const { dekId: _dekId, ...event } = parsed;
 	return event;
 }
 

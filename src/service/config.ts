@@ -44,5 +44,8 @@ export function openEmbedded(
 			),
 		);
 	}
-	return SecretsService.open(openSqliteDriver(env), provider, options);
+	return SecretsService.open(openSqliteDriver(env), provider, {
+		durability: resolveDurability(env),
+		...options,
+	});
 }

@@ -30,6 +30,7 @@ import { checkValue } from '../core/secret-types';
 import { generateValue } from '../crypto/generate';
 import { Keyring } from '../crypto/keyring';
 import type { KeyProvider } from '../crypto/master-key';
+import type { DataKey } from '../crypto/keyring';
 import {
 	Denial,
 	environmentAllowed,
@@ -61,10 +62,14 @@ import { type Durability, type SqlDriver, type SqlExecutor, toBuffer } from '../
 import {
 	type AuditInput,
 	type VerifyResult,
-	appendAudit,
+	chainEvent,
+	ingestJournal,
+	sealJournalRecord,
+	unchainedEvent,
 	resealHead,
 	verifyChain,
 } from './audit-chain';
+import { AuditJournal } from '../store/audit-journal';
 import { schemaVersion } from '../store/migrations';
 import {
 	type OpenedKeys,
@@ -136,9 +141,20 @@ export interface ServiceOptions {
 	now?: () => Date;
 	/** How long a deleted secret can be restored before maintenance purges it. */
 	recoveryWindowDays?: number;
+	/** 'full' also syncs each journaled audit record to disk before the value is returned. */
+	durability?: 'full' | 'process';
+	/** Told about failures of background work (journal ingest) that will be retried. */
+	onBackgroundError?: (err: unknown) => void;
 }
 
 const DAY_MS = 86_400_000;
+/** Journaled audit records are chained within this delay, or sooner by any write or audit read. */
+const INGEST_DELAY_MS = 200;
+const RESOLVE_CACHE_LIMIT = 50_000;
+
+type ResolveSnapshot =
+	| { error: SecretsError }
+	| { row: SecretRow; line: LineRow; v: VersionRow; hosts: string[]; consumers: string[] };
 
 /** Reads are not audit actions of their own; the name only appears in the reason of a denial. */
 type ReadAction = 'read' | 'list' | 'audit.read' | 'token.list';
@@ -148,6 +164,14 @@ export class SecretsService {
 	private readonly now: () => Date;
 	private readonly recoveryWindowDays: number;
 	private readonly lockHead: boolean;
+	private readonly journal: AuditJournal | null;
+	private ingestTimer: NodeJS.Timeout | undefined;
+	private readonly onBackgroundError: (err: unknown) => void;
+	private cacheGeneration: string | null = null;
+	private readonly resolveCache = new Map<string, ResolveSnapshot>();
+	private readonly tokenStates = new Map<string, string | null | undefined>();
+	/** Active data key per tenant for sealing journal records; re-read whenever the cache resets. */
+	private readonly activeKeys = new Map<string, DataKey>();
 
 	private constructor(
 		private readonly driver: SqlDriver,
@@ -157,6 +181,10 @@ export class SecretsService {
 		this.now = options.now ?? (() => new Date());
 		this.recoveryWindowDays = options.recoveryWindowDays ?? DEFAULT_RECOVERY_WINDOW_DAYS;
 		this.lockHead = driver.dialect === 'postgres';
+		this.journal = driver.journalDir
+			? new AuditJournal(driver.journalDir, options.durability === 'full')
+			: null;
+		this.onBackgroundError = options.onBackgroundError ?? (() => undefined);
 		const publicKeys = new Map<string, Awaited<ReturnType<typeof loadVerifyKey>>>();
 		this.verifier = new TokenVerifier(
 			async (tenant, kid) => {
@@ -175,7 +203,14 @@ export class SecretsService {
 		options: ServiceOptions = {},
 	): Promise<SecretsService> {
 		const now = (options.now ?? (() => new Date()))().toISOString();
-		return new SecretsService(driver, await openKeys(driver, provider, false, now), options);
+		const service = new SecretsService(
+			driver,
+			await openKeys(driver, provider, false, now),
+			options,
+		);
+		// Records a crashed process journaled but never chained are chained now.
+		await service.ingestJournal();
+		return service;
 	}
 
 	/**
@@ -215,8 +250,16 @@ export class SecretsService {
 		return { service, ...issued, createdStore: !hadStore, createdTenant };
 	}
 
-	close(): Promise<void> {
-		return this.driver.close();
+	/** Chains what this process journaled, then closes the store. */
+	async close(): Promise<void> {
+		if (this.ingestTimer) clearTimeout(this.ingestTimer);
+		this.ingestTimer = undefined;
+		try {
+			await this.ingestJournal();
+		} finally {
+			this.journal?.close();
+			await this.driver.close();
+		}
 	}
 
 	// ---- plumbing -------------------------------------------------------------------------------
@@ -225,14 +268,73 @@ export class SecretsService {
 		return new Date(this.now().getTime() + offsetMs).toISOString();
 	}
 
+	/**
+	 * Chains an event inside the caller's write transaction, after any journaled events, so the chain
+	 * keeps the order in which things happened as closely as the processes allow.
+	 */
 	private async audit(tx: SqlExecutor, tenant: string, input: AuditInput): Promise<AuditEvent> {
+		if (this.journal) await this.ingestInto(tx);
 		const key = await activeDataKey(tx, this.keys.keyring, tenant);
-		return appendAudit(tx, { tenant, key, lockHead: this.lockHead, time: this.iso() }, input);
+		return chainEvent(
+			tx,
+			{ key, lockHead: this.lockHead },
+			unchainedEvent(tenant, this.iso(), input),
+		);
+	}
+
+	/**
+	 * Audits a resolution: appended to the journal (one write, durable against a killed process) when
+	 * the store has one, chained directly otherwise. Either way the value is returned only afterwards.
+	 */
+	private async auditUse(tenant: string, input: AuditInput): Promise<void> {
+		if (!this.journal) {
+			await this.driver.transaction((tx) => this.audit(tx, tenant, input), 'process');
+			return;
+		}
+		let key = this.activeKeys.get(tenant);
+		if (!key) {
+			key = await activeDataKey(this.driver, this.keys.keyring, tenant);
+			this.activeKeys.set(tenant, key);
+		}
+		this.journal.append(sealJournalRecord(key, unchainedEvent(tenant, this.iso(), input)));
+		this.scheduleIngest();
+	}
+
+	private scheduleIngest(): void {
+		if (this.ingestTimer) return;
+		this.ingestTimer = setTimeout(() => {
+			this.ingestTimer = undefined;
+			this.ingestJournal().catch((err: unknown) => {
+				// Nothing is lost: the records stay in the journal and the next ingest retries them.
+				this.onBackgroundError(err);
+			});
+		}, INGEST_DELAY_MS);
+		this.ingestTimer.unref();
+	}
+
+	/** Chains every journaled audit record of every process; returns how many were chained. */
+	async ingestJournal(): Promise<number> {
+		if (!this.journal) return 0;
+		return this.driver.transaction((tx) => this.ingestInto(tx), 'process', {
+			changesSecrets: false,
+		});
+	}
+
+	private ingestInto(tx: SqlExecutor): Promise<number> {
+		return ingestJournal(tx, this.journal!, {
+			lockHead: this.lockHead,
+			keyFor: (tenant, id) => loadDataKey(tx, this.keys.keyring, tenant, id),
+			activeKey: (tenant) => activeDataKey(tx, this.keys.keyring, tenant),
+			tenants: async () => (await tenants.all(tx)).map((t) => t.id),
+		});
 	}
 
 	/** Inside every transaction: the token must still exist and not be revoked. */
 	private async checkToken(x: SqlExecutor, p: Principal): Promise<void> {
-		const revokedAt = await tokens.revokedAt(x, p.tenant, p.jti);
+		this.tokenState(await tokens.revokedAt(x, p.tenant, p.jti));
+	}
+
+	private tokenState(revokedAt: string | null | undefined): void {
 		if (revokedAt === undefined)
 			throw new SecretsError(
 				'TOKEN_INVALID',
@@ -1000,69 +1102,112 @@ export class SecretsService {
 					i.name,
 					i.environment,
 				);
-				// An audited `use` needs to survive a killed process, not a power cut: see SqlDriver.transaction.
-				return this.writeTx(
-					p,
-					async (tx) => {
-						const row = await this.liveSecret(tx, p.tenant, i.name);
-						requireConsumer(p, i.name, JSON.parse(row.allowed_consumers) as string[]);
-						const allowedHosts = JSON.parse(row.allowed_hosts) as string[];
-						if (
-							action === 'use' &&
-							allowedHosts.length > 0 &&
-							(host === undefined || !hostAllowed(host, allowedHosts))
-						) {
-							throw new SecretsError(
-								'DESTINATION_NOT_ALLOWED',
-								host === undefined
-									? `Secret "${i.name}" is bound to ${allowedHosts.join(', ')} and can only be used for a request to one of them.`
-									: `Secret "${i.name}" may not be sent to ${host}; it is bound to ${allowedHosts.join(', ')}.`,
-							);
-						}
-						const { line, v } = await this.pickVersion(tx, row, i.environment, i.selector);
-						const key = await loadDataKey(tx, this.keys.keyring, p.tenant, v.dek_id);
-						const value = key.decryptValue(
-							{
-								tenant: p.tenant,
-								secretId: row.id,
-								environment: line.environment,
-								version: v.version,
-							},
-							{ iv: toBuffer(v.iv)!, ciphertext: toBuffer(v.ciphertext)!, mac: toBuffer(v.mac)! },
-						);
-						await this.audit(tx, p.tenant, {
-							actor: p.subject,
-							tokenId: p.jti,
-							action,
-							secret: i.name,
-							environment: i.environment,
-							version: v.version,
-							outcome: 'success',
-							reason:
-								line.environment === i.environment
-									? null
-									: `served from the ${ALL_ENVIRONMENTS} line`,
-							context: caller.context,
-							destinationHost: host,
-						});
-						return {
-							name: i.name,
-							environment: i.environment,
-							servedFrom: line.environment,
-							version: v.version,
-							value,
-							type: row.type,
-							expiresAt: v.expires_at,
-						};
-					},
-					'process',
+				const snap = await this.snapshot(p, i.name, i.environment, i.selector);
+				if ('error' in snap) throw snap.error;
+				const { row, line, v, hosts } = snap;
+				requireConsumer(p, i.name, snap.consumers);
+				if (
+					action === 'use' &&
+					hosts.length > 0 &&
+					(host === undefined || !hostAllowed(host, hosts))
+				) {
+					throw new SecretsError(
+						'DESTINATION_NOT_ALLOWED',
+						host === undefined
+							? `Secret "${i.name}" is bound to ${hosts.join(', ')} and can only be used for a request to one of them.`
+							: `Secret "${i.name}" may not be sent to ${host}; it is bound to ${hosts.join(', ')}.`,
+					);
+				}
+				this.checkValidity(row, line, v, i.selector);
+				const key = await loadDataKey(this.driver, this.keys.keyring, p.tenant, v.dek_id);
+				const value = key.decryptValue(
+					{ tenant: p.tenant, secretId: row.id, environment: line.environment, version: v.version },
+					{ iv: toBuffer(v.iv)!, ciphertext: toBuffer(v.ciphertext)!, mac: toBuffer(v.mac)! },
 				);
+				await this.auditUse(p.tenant, {
+					actor: p.subject,
+					tokenId: p.jti,
+					action,
+					secret: i.name,
+					environment: i.environment,
+					version: v.version,
+					outcome: 'success',
+					reason:
+						line.environment === i.environment ? null : `served from the ${ALL_ENVIRONMENTS} line`,
+					context: caller.context,
+					destinationHost: host,
+				});
+				return {
+					name: i.name,
+					environment: i.environment,
+					servedFrom: line.environment,
+					version: v.version,
+					value,
+					type: row.type,
+					expiresAt: v.expires_at,
+				};
 			},
 		);
 	}
 
+	/**
+	 * The rows a resolution needs (token state, secret, line, version: ciphertext, never plaintext),
+	 * cached only until the next commit by any process: the store's change counter moves on every
+	 * commit, so a rotated value is seen on the very next call. Time-dependent checks are not cached.
+	 */
+	private async snapshot(
+		p: Principal,
+		name: string,
+		environment: string,
+		selector: VersionSelector | undefined,
+	): Promise<ResolveSnapshot> {
+		const generation = await this.driver.changeCounter();
+		if (generation === null || generation !== this.cacheGeneration) {
+			this.resolveCache.clear();
+			this.tokenStates.clear();
+			this.activeKeys.clear();
+			this.cacheGeneration = generation;
+		}
+		if (!this.tokenStates.has(p.jti))
+			this.tokenStates.set(p.jti, await tokens.revokedAt(this.driver, p.tenant, p.jti));
+		this.tokenState(this.tokenStates.get(p.jti));
+		const cacheKey = `${p.tenant}\0${name}\0${environment}\0${selector ? JSON.stringify(selector) : ''}`;
+		let snap = this.resolveCache.get(cacheKey);
+		if (!snap) {
+			snap = await this.loadSnapshot(this.driver, p.tenant, name, environment, selector);
+			if (generation !== null) {
+				if (this.resolveCache.size >= RESOLVE_CACHE_LIMIT) this.resolveCache.clear();
+				this.resolveCache.set(cacheKey, snap);
+			}
+		}
+		return snap;
+	}
+
+	private async loadSnapshot(
+		x: SqlExecutor,
+		tenant: string,
+		name: string,
+		environment: string,
+		selector: VersionSelector | undefined,
+	): Promise<ResolveSnapshot> {
+		try {
+			const row = await this.liveSecret(x, tenant, name);
+			const { line, v } = await this.selectVersion(x, row, environment, selector);
+			return {
+				row,
+				line,
+				v,
+				hosts: JSON.parse(row.allowed_hosts) as string[],
+				consumers: JSON.parse(row.allowed_consumers) as string[],
+			};
+		} catch (error) {
+			if (error instanceof SecretsError) return { error };
+			throw error;
+		}
+	}
+
 	/** The caller's environment line, else the line marked for all environments; never another one. */
-	private async pickVersion(
+	private async selectVersion(
 		x: SqlExecutor,
 		row: SecretRow,
 		environment: string,
@@ -1082,39 +1227,58 @@ export class SecretsService {
 		if ('version' in sel) version = sel.version <= line.latest_version ? sel.version : null;
 		else if (sel.label === 'current') version = line.current_version;
 		else if (sel.label === 'pending') version = line.pending_version;
-		else version = this.previousExpired(row, line) ? null : line.previous_version;
-		const what = 'version' in sel ? `version ${sel.version}` : `a ${sel.label} version`;
-		if (version === null)
-			throw new SecretsError(
-				'VERSION_NOT_FOUND',
-				`Secret "${row.name}" has no ${what.replace(/^a /, '')} in ${line.environment}.`,
-			);
-		const v = await versions.get(x, row.tenant, row.id, line.environment, version);
-		if (!v)
+		else version = line.previous_version;
+		const what = 'version' in sel ? `version ${sel.version}` : `${sel.label} version`;
+		const v =
+			version === null
+				? undefined
+				: await versions.get(x, row.tenant, row.id, line.environment, version);
+		if (!v) {
 			throw new SecretsError(
 				'VERSION_NOT_FOUND',
 				`Secret "${row.name}" has no ${what} in ${line.environment}.`,
 			);
+		}
 		if (v.destroyed_at || !v.ciphertext) {
 			throw new SecretsError(
 				'VERSION_DESTROYED',
-				`Version ${version} of "${row.name}" was destroyed by retention on ${v.destroyed_at}; its value is gone.`,
+				`Version ${v.version} of "${row.name}" was destroyed by retention on ${v.destroyed_at}; its value is gone.`,
+			);
+		}
+		return { line, v };
+	}
+
+	/** Checks that depend on the clock, made on every call: a cached row never outlives its expiry. */
+	private checkValidity(
+		row: SecretRow,
+		line: LineRow,
+		v: VersionRow,
+		selector: VersionSelector | undefined,
+	): void {
+		if (
+			selector &&
+			'label' in selector &&
+			selector.label === 'previous' &&
+			this.previousExpired(row, line)
+		) {
+			throw new SecretsError(
+				'VERSION_NOT_FOUND',
+				`Secret "${row.name}" has no previous version in ${line.environment} (past its ${row.previous_window_days}-day window).`,
 			);
 		}
 		const now = this.iso();
 		if (v.expires_at && v.expires_at <= now) {
 			throw new SecretsError(
 				'SECRET_EXPIRED',
-				`Secret "${row.name}" (version ${version} in ${line.environment}) expired on ${v.expires_at}. Rotate it to a new value.`,
+				`Secret "${row.name}" (version ${v.version} in ${line.environment}) expired on ${v.expires_at}. Rotate it to a new value.`,
 			);
 		}
 		if (v.not_before && v.not_before > now) {
 			throw new SecretsError(
 				'SECRET_NOT_YET_VALID',
-				`Secret "${row.name}" (version ${version} in ${line.environment}) is not valid before ${v.not_before}.`,
+				`Secret "${row.name}" (version ${v.version} in ${line.environment}) is not valid before ${v.not_before}.`,
 			);
 		}
-		return { line, v };
 	}
 
 	// ---- maintenance queries ------------------------------------------------------------------------
@@ -1276,6 +1440,7 @@ export class SecretsService {
 		const i = schema.parseInput(schema.auditQueryInput, input);
 		return this.op(caller, { action: 'audit.read', read: true }, async (p) => {
 			requireScope(p, 'audit:read', 'read the audit trail');
+			await this.ingestJournal();
 			return this.readAuthorized(p, async (x) => {
 				const beforeSeq = i.cursor === undefined ? undefined : Number(i.cursor);
 				if (beforeSeq !== undefined && !Number.isSafeInteger(beforeSeq))
@@ -1296,6 +1461,7 @@ export class SecretsService {
 	async verifyAudit(caller: Caller): Promise<VerifyResult> {
 		return this.op(caller, { action: 'audit.read', read: true }, async (p) => {
 			requireScope(p, 'audit:read', 'verify the audit trail');
+			await this.ingestJournal();
 			return this.readAuthorized(p, (x) =>
 				verifyChain(x, p.tenant, (id) => loadDataKey(x, this.keys.keyring, p.tenant, id)),
 			);
@@ -1509,6 +1675,8 @@ export class SecretsService {
 			onProgress?.({ tenant, done, total });
 		}
 		await this.driver.transaction(async (tx) => {
+			// Journal records sealed under the old keys must be chained before those keys are gone.
+			if (this.journal) await this.ingestInto(tx);
 			for (const old of await dataKeys.retiring(tx, tenant)) {
 				const from = keyring.unwrap(old);
 				await resealSigningKeys(tx, from, to);

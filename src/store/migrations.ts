@@ -145,6 +145,10 @@ CREATE TABLE audit_events (
 );
 CREATE INDEX audit_by_secret ON audit_events (tenant, secret, seq);
 CREATE INDEX audit_by_time ON audit_events (tenant, time);
+CREATE TABLE audit_journals (
+  file TEXT PRIMARY KEY,
+  ingested_to {{bigint}} NOT NULL
+);
 CREATE TABLE audit_heads (
   tenant TEXT PRIMARY KEY,
   seq {{bigint}} NOT NULL,

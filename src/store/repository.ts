@@ -754,3 +754,22 @@ export const audit = {
 		return rows.map(toAuditEvent);
 	},
 };
+
+export const journals = {
+	offset: async (x: SqlExecutor, file: string) =>
+		Number(
+			(
+				await x.get<{ ingested_to: number }>(
+					'SELECT ingested_to FROM audit_journals WHERE file = ?',
+					[file],
+				)
+			)?.ingested_to ?? 0,
+		),
+	setOffset: (x: SqlExecutor, file: string, offset: number) =>
+		x.run(
+			'INSERT INTO audit_journals (file, ingested_to) VALUES (?, ?) ON CONFLICT (file) DO UPDATE SET ingested_to = excluded.ingested_to',
+			[file, offset],
+		),
+	forget: (x: SqlExecutor, file: string) =>
+		x.run('DELETE FROM audit_journals WHERE file = ?', [file]),
+};

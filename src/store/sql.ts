@@ -13,6 +13,14 @@ export interface SqlExecutor {
 
 export type Durability = 'full' | 'process';
 
+export interface TransactionOptions {
+	/**
+	 * False for transactions that only append to the audit trail: they leave every cached secret row
+	 * valid, so they need not move this process's change counter.
+	 */
+	changesSecrets?: boolean;
+}
+
 export interface SqlDriver extends SqlExecutor {
 	readonly dialect: 'sqlite' | 'postgres';
 	/** Where the data lives, for messages (a path or a URL without its password). */
@@ -22,7 +30,18 @@ export interface SqlDriver extends SqlExecutor {
 	 * `durability: 'full'` syncs to disk before returning; 'process' guarantees the commit survives the
 	 * process being killed (the OS has the bytes) and leaves the disk sync to the next full commit.
 	 */
-	transaction<T>(fn: (tx: SqlExecutor) => Promise<T>, durability?: Durability): Promise<T>;
+	transaction<T>(
+		fn: (tx: SqlExecutor) => Promise<T>,
+		durability?: Durability,
+		options?: TransactionOptions,
+	): Promise<T>;
+	/**
+	 * A token that changes whenever any connection, in this process or another, commits a change; null
+	 * when the engine offers none (then nothing may be cached between calls).
+	 */
+	changeCounter(): Promise<string | null>;
+	/** Folder for the audit journal of a file-based store; null to write audit events directly. */
+	readonly journalDir: string | null;
 	/** Runs several DDL statements in one string (migrations). */
 	exec(sql: string): Promise<void>;
 	close(): Promise<void>;

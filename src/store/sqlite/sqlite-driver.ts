@@ -1,9 +1,9 @@
 import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
 
 import { SecretsError } from '../../core/errors';
-import type { Durability, SqlDriver, SqlExecutor, SqlParam } from '../sql';
+import type { Durability, SqlDriver, SqlExecutor, SqlParam, TransactionOptions } from '../sql';
 
 export interface SqliteOptions {
 	/** How long a writer waits for another process's write lock before STORE_BUSY. */
@@ -11,6 +11,14 @@ export interface SqliteOptions {
 	/** 'full' syncs every commit to disk; 'process' only value-changing commits (see SqlDriver). */
 	durability?: Durability;
 }
+
+/**
+ * Write transactions of this process's connections to one file, taken in turn. node:sqlite waits
+ * for a write lock synchronously, blocking the event loop: when the holder is a connection in this
+ * same process it can never finish, and the wait ends in STORE_BUSY. Other processes still meet at
+ * BEGIN IMMEDIATE.
+ */
+const fileTurns = new Map<string, Promise<unknown>>();
 
 function busy(err: unknown): boolean {
 	const e = err as { errcode?: number; message?: string };
@@ -32,6 +40,9 @@ export class SqliteDriver implements SqlDriver {
 	private queue: Promise<unknown> = Promise.resolve();
 	private readonly durability: Durability;
 	private syncMode: 'FULL' | 'NORMAL';
+	/** Own commits: SQLite's data_version moves only for other connections' commits. */
+	private commits = 0;
+	readonly journalDir: string | null;
 
 	constructor(
 		readonly location: string,
@@ -39,6 +50,7 @@ export class SqliteDriver implements SqlDriver {
 	) {
 		if (location !== ':memory:') mkdirSync(dirname(location), { recursive: true, mode: 0o700 });
 		const timeout = options.busyTimeoutMs ?? 10_000;
+		this.journalDir = location === ':memory:' ? null : `${location}-audit`;
 		this.db = new DatabaseSync(location, { timeout });
 		this.durability = options.durability ?? 'process';
 		this.db.exec(`PRAGMA busy_timeout = ${timeout}`);
@@ -74,6 +86,19 @@ export class SqliteDriver implements SqlDriver {
 		return next;
 	}
 
+	/** serialize(), then this connection's turn among the process's writers to the same file. */
+	private serializeWrite<T>(fn: () => Promise<T>): Promise<T> {
+		if (this.location === ':memory:') return this.serialize(fn);
+		const file = resolve(this.location);
+		return this.serialize(() => {
+			const turn = (fileTurns.get(file) ?? Promise.resolve()).then(fn);
+			const settled = turn.catch(() => undefined);
+			fileTurns.set(file, settled);
+			void settled.then(() => fileTurns.get(file) === settled && fileTurns.delete(file));
+			return turn;
+		});
+	}
+
 	get<T>(sql: string, params?: readonly SqlParam[]): Promise<T | undefined> {
 		return this.serialize(() => this.direct.get<T>(sql, params));
 	}
@@ -86,8 +111,12 @@ export class SqliteDriver implements SqlDriver {
 		return this.serialize(() => this.direct.run(sql, params));
 	}
 
-	transaction<T>(fn: (tx: SqlExecutor) => Promise<T>, durability: Durability = 'full'): Promise<T> {
-		return this.serialize(async () => {
+	transaction<T>(
+		fn: (tx: SqlExecutor) => Promise<T>,
+		durability: Durability = 'full',
+		options: TransactionOptions = {},
+	): Promise<T> {
+		return this.serializeWrite(async () => {
 			// In WAL mode, NORMAL still writes the commit to the WAL file before returning (it survives a
 			// killed process); FULL also fsyncs it. Switching per transaction keeps value changes durable
 			// against power loss without paying an fsync for every audited `use`.
@@ -111,6 +140,7 @@ export class SqliteDriver implements SqlDriver {
 			try {
 				const result = await fn(this.direct);
 				this.db.exec('COMMIT');
+				if (options.changesSecrets !== false) this.commits++;
 				return result;
 			} catch (err) {
 				if (this.db.isTransaction) this.db.exec('ROLLBACK');
@@ -122,6 +152,13 @@ export class SqliteDriver implements SqlDriver {
 				throw err;
 			}
 		});
+	}
+
+	changeCounter(): Promise<string> {
+		// Not queued: data_version only reports other connections' commits, so reading it in the middle
+		// of one of our own transactions is harmless, and this check runs on every resolution.
+		const row = this.statement('PRAGMA data_version').get() as { data_version: number };
+		return Promise.resolve(`${row.data_version}:${this.commits}`);
 	}
 
 	exec(sql: string): Promise<void> {
