@@ -9,7 +9,10 @@ export default tseslint.config(
 	{
 		files: ['**/*.ts'],
 		rules: {
-			'@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_' }],
+			'@typescript-eslint/no-unused-vars': [
+				'error',
+				{ argsIgnorePattern: '^_', varsIgnorePattern: '^_', destructuredArrayIgnorePattern: '^_' },
+			],
 			'no-console': 'error',
 		},
 	},
