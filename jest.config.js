@@ -9,4 +9,5 @@ module.exports = {
 	},
 	transformIgnorePatterns: ['/node_modules/(?!jose/)'],
 	testTimeout: 60000,
+	reporters: ['default', '<rootDir>/test/summary-reporter.js'],
 };
