@@ -115,6 +115,7 @@ export interface DueItem {
 	environment: string;
 	rotationPolicy: SecretMetadata['rotationPolicy'];
 	rotationIntervalDays: number;
+	/** When the current value was written: the start of its rotation interval. */
 	currentSince: string;
 	dueAt: string;
 	overdueDays: number;
@@ -1335,17 +1336,21 @@ export class SecretsService {
 		});
 	}
 
-	private dueItems(rows: { line: LineRow; secret: SecretRow }[]): DueItem[] {
+	/**
+	 * Due when the current value is older than the interval. Age counts from when the value was
+	 * written, not when it became current: a rollback to an old value after a failed rotation leaves the
+	 * secret due, so the next scheduled rotation tries again instead of waiting a whole interval.
+	 */
+	private dueItems(
+		rows: { line: LineRow & { current_created_at: string | null }; secret: SecretRow }[],
+	): DueItem[] {
 		const nowMs = this.now().getTime();
 		const out: DueItem[] = [];
 		for (const { line, secret } of rows) {
-			if (
-				secret.rotation_policy === 'ON_DEMAND' ||
-				!secret.rotation_interval_days ||
-				!line.current_since
-			)
+			const since = line.current_created_at ?? line.current_since;
+			if (secret.rotation_policy === 'ON_DEMAND' || !secret.rotation_interval_days || !since)
 				continue;
-			const dueAt = Date.parse(line.current_since) + secret.rotation_interval_days * DAY_MS;
+			const dueAt = Date.parse(since) + secret.rotation_interval_days * DAY_MS;
 			if (dueAt > nowMs) continue;
 			out.push({
 				name: secret.name,
@@ -1353,7 +1358,7 @@ export class SecretsService {
 				environment: line.environment,
 				rotationPolicy: secret.rotation_policy,
 				rotationIntervalDays: secret.rotation_interval_days,
-				currentSince: line.current_since,
+				currentSince: since,
 				dueAt: new Date(dueAt).toISOString(),
 				overdueDays: Math.floor((nowMs - dueAt) / DAY_MS),
 			});
@@ -1380,8 +1385,11 @@ export class SecretsService {
 			const byType: Record<string, number> = {};
 			for (const s of live) byType[s.type] = (byType[s.type] ?? 0) + 1;
 			const byEnvironment: Record<string, number> = {};
-			for (const { line } of rows)
+			for (const { line } of rows) {
+				// A line with only a staged value has nothing in use there yet.
+				if (line.current_version === null) continue;
 				byEnvironment[line.environment] = (byEnvironment[line.environment] ?? 0) + 1;
+			}
 			return {
 				secrets: live.length,
 				deleted: all.filter((s) => s.deleted_at && secretAllowed(p, s.name)).length,

@@ -537,8 +537,8 @@ export const lines = {
 			[tenant, secretId],
 		),
 	allOfTenant: (x: SqlExecutor, tenant: string) =>
-		x.all<LineRow & { expires_at: string | null }>(
-			`SELECT l.*, v.expires_at FROM value_lines l
+		x.all<LineRow & { expires_at: string | null; current_created_at: string | null }>(
+			`SELECT l.*, v.expires_at, v.created_at AS current_created_at FROM value_lines l
        LEFT JOIN versions v ON v.secret_id = l.secret_id AND v.environment = l.environment AND v.version = l.current_version
        WHERE l.tenant = ?`,
 			[tenant],
