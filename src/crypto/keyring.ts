@@ -34,7 +34,7 @@ export interface ValueSlot {
 	version: number;
 }
 
-function valueAad(slot: ValueSlot): Buffer {
+export function valueAad(slot: ValueSlot): Buffer {
 	return Buffer.from(
 		`n8n-secrets/value/v1|${slot.tenant}|${slot.secretId}|${slot.environment}|${slot.version}`,
 	);
@@ -69,9 +69,12 @@ export class DataKey {
 		return { iv: sealed.iv, ciphertext: sealed.data, mac: hmac(this.macKey, aad, ZERO, bytes) };
 	}
 
-	/** Decrypts and checks the MAC; any mismatch is the same INTEGRITY_ERROR. */
-	decryptValue(slot: ValueSlot, stored: EncryptedValue): string {
-		const aad = valueAad(slot);
+	/**
+	 * Decrypts and checks the MAC; any mismatch is the same INTEGRITY_ERROR. The slot may be given as
+	 * its precomputed `valueAad`, which the resolve path keeps with the row it caches.
+	 */
+	decryptValue(slot: ValueSlot | Buffer, stored: EncryptedValue): string {
+		const aad = Buffer.isBuffer(slot) ? slot : valueAad(slot);
 		const bytes = open(this.key, { iv: stored.iv, data: stored.ciphertext }, aad);
 		if (!macEquals(hmac(this.macKey, aad, ZERO, bytes), stored.mac)) throw integrityError();
 		return bytes.toString('utf8');

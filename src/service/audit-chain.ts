@@ -4,7 +4,7 @@
  * an HMAC under a key derived from the tenant's data key: without the master key, nobody can rewrite
  * the chain and re-seal its head, and a truncated tail no longer matches the head.
  */
-import { createHash, randomUUID } from 'node:crypto';
+import { createHash, createHmac, randomUUID } from 'node:crypto';
 
 import type { AuditAction, AuditEvent, AuditOutcome, N8nContext } from '../core/model';
 import { hmac, macEquals } from '../crypto/aead';
@@ -150,7 +150,7 @@ export async function chainEvent(
 /** One journal line: the event as JSON, a tab, and its seal (JSON never contains a raw tab). */
 export function sealJournalRecord(key: DataKey, e: UnchainedEvent): string {
 	const json = JSON.stringify({ ...e, dekId: key.id });
-	return `${json}\t${hmac(key.auditKey, Buffer.from(json)).toString('hex')}`;
+	return `${json}\t${createHmac('sha256', key.auditKey).update(json).digest('hex')}`;
 }
 
 export type KeyLookup = (tenant: string, dekId: string) => Promise<DataKey>;

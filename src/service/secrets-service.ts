@@ -28,7 +28,7 @@ import {
 import * as schema from '../core/schemas';
 import { checkValue } from '../core/secret-types';
 import { generateValue } from '../crypto/generate';
-import { Keyring } from '../crypto/keyring';
+import { type EncryptedValue, Keyring, valueAad } from '../crypto/keyring';
 import type { KeyProvider } from '../crypto/master-key';
 import type { DataKey } from '../crypto/keyring';
 import {
@@ -155,7 +155,16 @@ const RESOLVE_CACHE_LIMIT = 50_000;
 
 type ResolveSnapshot =
 	| { error: SecretsError }
-	| { row: SecretRow; line: LineRow; v: VersionRow; hosts: string[]; consumers: string[] };
+	| {
+			row: SecretRow;
+			line: LineRow;
+			v: VersionRow;
+			hosts: string[];
+			consumers: string[];
+			/** The ciphertext as stored and the slot it is bound to: never the plaintext. */
+			aad: Buffer;
+			stored: EncryptedValue;
+	  };
 
 /** Reads are not audit actions of their own; the name only appears in the reason of a denial. */
 type ReadAction = 'read' | 'list' | 'audit.read' | 'token.list';
@@ -1121,10 +1130,7 @@ export class SecretsService {
 				}
 				this.checkValidity(row, line, v, i.selector);
 				const key = await loadDataKey(this.driver, this.keys.keyring, p.tenant, v.dek_id);
-				const value = key.decryptValue(
-					{ tenant: p.tenant, secretId: row.id, environment: line.environment, version: v.version },
-					{ iv: toBuffer(v.iv)!, ciphertext: toBuffer(v.ciphertext)!, mac: toBuffer(v.mac)! },
-				);
+				const value = key.decryptValue(snap.aad, snap.stored);
 				await this.auditUse(p.tenant, {
 					actor: p.subject,
 					tokenId: p.jti,
@@ -1200,6 +1206,13 @@ export class SecretsService {
 				v,
 				hosts: JSON.parse(row.allowed_hosts) as string[],
 				consumers: JSON.parse(row.allowed_consumers) as string[],
+				aad: valueAad({
+					tenant,
+					secretId: row.id,
+					environment: line.environment,
+					version: v.version,
+				}),
+				stored: { iv: toBuffer(v.iv)!, ciphertext: toBuffer(v.ciphertext)!, mac: toBuffer(v.mac)! },
 			};
 		} catch (error) {
 			if (error instanceof SecretsError) return { error };
