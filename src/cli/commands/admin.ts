@@ -1,0 +1,161 @@
+import type { Command } from 'commander';
+
+import { keyProviderFromEnv } from '../../crypto/master-key';
+import { openSqliteDriver, resolveStorePath } from '../../service/config';
+import { SecretsService } from '../../service/secrets-service';
+import { json } from '../format';
+import type { CliIo } from '../io';
+import { type GlobalOptions, commandEnv, withService } from '../session';
+
+export function registerAdmin(program: Command, io: CliIo): void {
+	const g = (cmd: Command) => cmd.optsWithGlobals() as GlobalOptions;
+
+	program
+		.command('init')
+		.description('create the store if absent and print an admin token')
+		.option('--tenant <tenant>', 'the tenant to create or use', 'default')
+		.option('--subject <name>', 'who the admin token is for', 'admin')
+		.option('--ttl <duration>', 'lifetime of the admin token: 90d, 12h or never', '90d')
+		.option('--json', 'print JSON')
+		.addHelpText(
+			'after',
+			`
+The master key comes from N8N_SECRETS_MASTER_KEY (openssl rand -base64 32), N8N_SECRETS_MASTER_KEY_FILE
+or N8N_SECRETS_PASSPHRASE. Running init again on an existing store issues another admin token.
+
+Example:
+  export N8N_SECRETS_MASTER_KEY="$(openssl rand -base64 32)"
+  export N8N_SECRETS_TOKEN="$(n8n-secrets init)"`,
+		)
+		.action(
+			async (o: { tenant: string; subject: string; ttl: string; json?: boolean }, cmd: Command) => {
+				const env = commandEnv(io, g(cmd));
+				const provider = keyProviderFromEnv(env);
+				const result = await SecretsService.init(openSqliteDriver(env), provider, {
+					tenant: o.tenant,
+					subject: o.subject,
+					ttl: o.ttl,
+				});
+				await result.service.close();
+				const path = resolveStorePath(env);
+				if (o.json) {
+					io.out(
+						json({
+							token: result.token,
+							...result.info,
+							store: path,
+							createdStore: result.createdStore,
+							createdTenant: result.createdTenant,
+						}),
+					);
+				} else {
+					io.out(`${result.token}\n`);
+				}
+				io.err(
+					`${result.createdStore ? 'Created the secrets store' : 'The secrets store already existed'} at ${path}` +
+						`${result.createdTenant ? ` with tenant "${o.tenant}"` : ''}.\n` +
+						`The admin token above (${result.info.jti}, expires ${result.info.expiresAt ?? 'never'}) is shown only once.\n` +
+						`Back up the master key (${provider.source}) apart from the store: without it the secrets cannot be read.\n`,
+				);
+			},
+		);
+
+	program
+		.command('stats')
+		.description(
+			'counts of secrets by type and environment, due for rotation, expiring and expired',
+		)
+		.option('--json', 'print JSON')
+		.action(async (o: { json?: boolean }, cmd: Command) => {
+			await withService(io, g(cmd), async (service, caller) => {
+				const s = await service.stats(caller);
+				if (o.json) return io.out(json(s));
+				io.out(`secrets: ${s.secrets} (deleted: ${s.deleted})\n`);
+				io.out(
+					`by type: ${
+						Object.entries(s.byType)
+							.map(([k, v]) => `${k} ${v}`)
+							.join(', ') || '-'
+					}\n`,
+				);
+				io.out(
+					`by environment: ${
+						Object.entries(s.byEnvironment)
+							.map(([k, v]) => `${k} ${v}`)
+							.join(', ') || '-'
+					}\n`,
+				);
+				io.out(
+					`due for rotation: ${s.dueForRotation}   expiring within 30 days: ${s.expiringWithin30Days}   expired: ${s.expired}\n`,
+				);
+			});
+		});
+
+	program
+		.command('maintenance')
+		.description(
+			'purge secrets deleted longer ago than the recovery window; apply retention windows (admin)',
+		)
+		.option('--json', 'print JSON')
+		.action(async (o: { json?: boolean }, cmd: Command) => {
+			await withService(io, g(cmd), async (service, caller) => {
+				const r = await service.maintenance(caller);
+				io.out(
+					o.json
+						? json(r)
+						: `Purged ${r.purged.length} secret(s)${r.purged.length ? `: ${r.purged.join(', ')}` : ''}; retention applied to ${r.retentionApplied} value line(s).\n`,
+				);
+			});
+		});
+
+	const key = program.command('key').description('master key and data key rotation (admin)');
+	key
+		.command('rotate')
+		.description(
+			'move the store to a new master key, and/or re-encrypt every value under new data keys',
+		)
+		.option(
+			'--reencrypt',
+			're-encrypt every value under new data keys (resumable: run again after an interruption)',
+		)
+		.option('--json', 'print JSON')
+		.addHelpText(
+			'after',
+			`
+The new master key comes from N8N_SECRETS_NEW_MASTER_KEY, N8N_SECRETS_NEW_MASTER_KEY_FILE or
+N8N_SECRETS_NEW_PASSPHRASE; the current one from the usual variables. Without a new key, --reencrypt
+re-encrypts under new data keys with the current master key. Restart every process that uses the store
+with the new key afterwards.
+
+Example:
+  N8N_SECRETS_NEW_MASTER_KEY="$(openssl rand -base64 32)" n8n-secrets key rotate --reencrypt`,
+		)
+		.action(async (o: { reencrypt?: boolean; json?: boolean }, cmd: Command) => {
+			const env = commandEnv(io, g(cmd));
+			const hasNew = [
+				'N8N_SECRETS_NEW_MASTER_KEY',
+				'N8N_SECRETS_NEW_MASTER_KEY_FILE',
+				'N8N_SECRETS_NEW_PASSPHRASE',
+			].some((v) => env[v]);
+			const newKey = hasNew ? keyProviderFromEnv(env, 'N8N_SECRETS_NEW_') : undefined;
+			await withService(io, g(cmd), async (service, caller) => {
+				let lastTenant = '';
+				const r = await service.rotateMasterKey(caller, {
+					newKey,
+					reencrypt: o.reencrypt,
+					onProgress: (p) => {
+						if (p.tenant !== lastTenant || p.done === p.total || p.done % 1000 < 500) {
+							io.err(`re-encrypting tenant ${p.tenant}: ${p.done}/${p.total}\n`);
+							lastTenant = p.tenant;
+						}
+					},
+				});
+				if (o.json) return io.out(json(r));
+				if (newKey)
+					io.out(
+						`Master key replaced: ${r.rewrapped} data key(s) re-wrapped. Use the new key from now on.\n`,
+					);
+				if (o.reencrypt) io.out(`Re-encrypted ${r.reencrypted} value(s) under new data keys.\n`);
+			});
+		});
+}
