@@ -175,6 +175,7 @@ export class SecretsService {
 	private readonly recoveryWindowDays: number;
 	private readonly lockHead: boolean;
 	private readonly journal: AuditJournal | null;
+	private closed = false;
 	private ingestTimer: NodeJS.Timeout | undefined;
 	private readonly onBackgroundError: (err: unknown) => void;
 	private cacheGeneration: string | null = null;
@@ -213,11 +214,15 @@ export class SecretsService {
 		options: ServiceOptions = {},
 	): Promise<SecretsService> {
 		const now = (options.now ?? (() => new Date()))().toISOString();
-		const service = new SecretsService(
-			driver,
-			await openKeys(driver, provider, false, now),
-			options,
-		);
+		let keys: OpenedKeys;
+		try {
+			keys = await openKeys(driver, provider, false, now);
+		} catch (err) {
+			// A refused open (wrong key, newer schema) must not leave the database held open.
+			await driver.close();
+			throw err;
+		}
+		const service = new SecretsService(driver, keys, options);
 		// Records a crashed process journaled but never chained are chained now.
 		await service.ingestJournal();
 		return service;
@@ -240,8 +245,15 @@ export class SecretsService {
 		createdTenant: boolean;
 	}> {
 		const clock = options.now ?? (() => new Date());
-		const hadStore = (await schemaVersion(driver)) > 0;
-		const keys = await openKeys(driver, provider, true, clock().toISOString());
+		let hadStore: boolean;
+		let keys: OpenedKeys;
+		try {
+			hadStore = (await schemaVersion(driver)) > 0;
+			keys = await openKeys(driver, provider, true, clock().toISOString());
+		} catch (err) {
+			await driver.close();
+			throw err;
+		}
 		const service = new SecretsService(driver, keys, options);
 		const tenant = schema.parseInput(
 			schema.environmentName.refine((t) => t !== ALL_ENVIRONMENTS, 'not a tenant name'),
@@ -262,6 +274,8 @@ export class SecretsService {
 
 	/** Chains what this process journaled, then closes the store. */
 	async close(): Promise<void> {
+		if (this.closed) return;
+		this.closed = true;
 		if (this.ingestTimer) clearTimeout(this.ingestTimer);
 		this.ingestTimer = undefined;
 		try {
