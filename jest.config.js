@@ -9,5 +9,6 @@ module.exports = {
 	},
 	transformIgnorePatterns: ['/node_modules/(?!jose/)'],
 	testTimeout: 60000,
+	globalSetup: '<rootDir>/test/global-setup.js',
 	reporters: ['default', '<rootDir>/test/summary-reporter.js'],
 };

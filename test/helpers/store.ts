@@ -16,14 +16,16 @@ export class TestClock {
 	}
 }
 
-export function newMasterKey(): KeyProvider {
-	return rawKeyProvider(randomBytes(32).toString('base64'), 'test key');
+export function newMasterKey(base64 = randomBytes(32).toString('base64')): KeyProvider {
+	return rawKeyProvider(base64, 'test key');
 }
 
 export interface TestStore {
 	dir: string;
 	path: string;
 	key: KeyProvider;
+	/** The master key as N8N_SECRETS_MASTER_KEY would hold it, for child processes. */
+	keyBase64: string;
 	clock: TestClock;
 	service: SecretsService;
 	admin: { token: string };
@@ -35,7 +37,8 @@ export interface TestStore {
 export async function createTestStore(options: { tenant?: string } = {}): Promise<TestStore> {
 	const dir = mkdtempSync(join(tmpdir(), 'n8n-secrets-test-'));
 	const path = join(dir, 'secrets.db');
-	const key = newMasterKey();
+	const keyBase64 = randomBytes(32).toString('base64');
+	const key = newMasterKey(keyBase64);
 	const clock = new TestClock();
 	const opened: SecretsService[] = [];
 	const { service, token } = await SecretsService.init(
@@ -49,6 +52,7 @@ export async function createTestStore(options: { tenant?: string } = {}): Promis
 		dir,
 		path,
 		key,
+		keyBase64,
 		clock,
 		service,
 		admin: { token },

@@ -1,0 +1,52 @@
+// A separate OS process working on a shared store, through the built package (dist/), as a second
+// n8n worker would. Configured by environment; prints one JSON line per acknowledged step.
+const { SecretsService } = require('../../dist/src/service/secrets-service');
+const { SqliteDriver } = require('../../dist/src/store/sqlite/sqlite-driver');
+const { rawKeyProvider } = require('../../dist/src/crypto/master-key');
+
+async function main() {
+	const { WORKER_DB, WORKER_KEY, WORKER_TOKEN, WORKER_MODE, WORKER_ID, WORKER_COUNT } = process.env;
+	const service = await SecretsService.open(
+		new SqliteDriver(WORKER_DB),
+		rawKeyProvider(WORKER_KEY, 'worker key'),
+	);
+	const caller = {
+		token: WORKER_TOKEN,
+		context: { workflowId: `worker-${WORKER_ID}`, executionId: String(process.pid) },
+	};
+	const count = Number(WORKER_COUNT);
+	const target = { name: 'shared', environment: 'production' };
+	if (WORKER_MODE === 'use-loop') {
+		for (let i = 1; ; i++) {
+			await service.use(caller, target);
+			process.stdout.write(`${i}\n`);
+		}
+	}
+	let conflicts = 0;
+	for (let i = 0; i < count; i++) {
+		for (;;) {
+			const [latest] = await service.listVersions(caller, target);
+			try {
+				await service.rotate(caller, {
+					...target,
+					value: `w${WORKER_ID}-${i}`,
+					expectedVersion: latest.version,
+				});
+				break;
+			} catch (err) {
+				if (err.code !== 'VERSION_CONFLICT') throw err;
+				conflicts++;
+			}
+		}
+		await service.use(caller, target);
+	}
+	await service.close();
+	process.stdout.write(
+		`${JSON.stringify({ id: WORKER_ID, rotations: count, uses: count, conflicts })}\n`,
+	);
+}
+
+main().catch((err) => {
+	process.stderr.write(`${err.code ?? ''} ${err.message}\n`);
+	process.exit(1);
+});

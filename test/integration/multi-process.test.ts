@@ -1,0 +1,158 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { DatabaseSync } from 'node:sqlite';
+
+import { createTestStore, type TestStore } from '../helpers/store';
+
+const WORKER = join(__dirname, '..', 'helpers', 'worker.js');
+
+let t: TestStore;
+let operator: { token: string };
+
+beforeEach(async () => {
+	t = await createTestStore();
+	// The child processes run on the system clock: put the store's clock there too, so the token the
+	// children use is valid for them.
+	t.clock.ms = Date.now();
+	await t.service.createSecret(t.admin, {
+		name: 'shared',
+		environment: 'production',
+		value: 'initial',
+	});
+	operator = {
+		token: (
+			await t.service.createToken(t.admin, {
+				subject: 'worker',
+				scopes: ['secrets:list', 'secrets:use', 'secrets:write', 'secrets:reveal'],
+				ttl: '1d',
+			})
+		).token,
+	};
+});
+
+afterEach(() => t.cleanup());
+
+function worker(id: string, mode: 'rotate' | 'use-loop', count = 0): ChildProcess {
+	return spawn(process.execPath, [WORKER], {
+		env: {
+			...process.env,
+			WORKER_DB: t.path,
+			WORKER_KEY: t.keyBase64,
+			WORKER_TOKEN: operator.token,
+			WORKER_MODE: mode,
+			WORKER_ID: id,
+			WORKER_COUNT: String(count),
+		},
+		stdio: ['ignore', 'pipe', 'pipe'],
+	});
+}
+
+function finished(child: ChildProcess): Promise<{ code: number | null; out: string; err: string }> {
+	let out = '';
+	let err = '';
+	child.stdout!.on('data', (d) => (out += d));
+	child.stderr!.on('data', (d) => (err += d));
+	return new Promise((resolve) => child.on('exit', (code) => resolve({ code, out, err })));
+}
+
+describe('several OS processes on one SQLite store', () => {
+	it('rotate and resolve at once without losing a version or breaking the audit chain', async () => {
+		const warm = t.service;
+		expect((await warm.use(operator, { name: 'shared', environment: 'production' })).value).toBe(
+			'initial',
+		);
+
+		const results = await Promise.all(
+			['1', '2', '3'].map((id) => finished(worker(id, 'rotate', 30))),
+		);
+		for (const r of results) expect({ code: r.code, err: r.err }).toEqual({ code: 0, err: '' });
+		const summaries = results.map((r) => JSON.parse(r.out.trim()) as { conflicts: number });
+		const conflicts = summaries.reduce((n, s) => n + s.conflicts, 0);
+
+		const versions = await warm.listVersions(t.admin, {
+			name: 'shared',
+			environment: 'production',
+		});
+		expect(versions).toHaveLength(91);
+		expect(versions.map((v) => v.version)).toEqual(Array.from({ length: 91 }, (_, i) => 91 - i));
+		expect(versions.filter((v) => v.labels.includes('current')).map((v) => v.version)).toEqual([
+			91,
+		]);
+		expect(versions.filter((v) => v.labels.includes('previous')).map((v) => v.version)).toEqual([
+			90,
+		]);
+		const db = new DatabaseSync(t.path);
+		const lines = db
+			.prepare("SELECT current_version FROM value_lines WHERE environment = 'production'")
+			.all();
+		db.close();
+		expect(lines).toEqual([{ current_version: 91 }]);
+
+		// The long-open service in this process sees the last rotation on its very next read.
+		const latest = await warm.reveal(operator, {
+			name: 'shared',
+			environment: 'production',
+			selector: { version: 91 },
+		});
+		expect((await warm.use(operator, { name: 'shared', environment: 'production' })).value).toBe(
+			latest.value,
+		);
+		// Each kept version holds a value some worker wrote, and no value was written twice.
+		const kept = versions.filter((v) => v.destroyedAt === null);
+		const values = [];
+		for (const v of kept) {
+			values.push(
+				(
+					await warm.reveal(operator, {
+						name: 'shared',
+						environment: 'production',
+						selector: { version: v.version },
+					})
+				).value,
+			);
+		}
+		for (const v of values) expect(v).toMatch(/^w[123]-\d+$/);
+		expect(new Set(values).size).toBe(values.length);
+
+		const audit = (await warm.listAudit(t.admin, { afterSeq: 0, limit: 1000 })).items;
+		const count = (action: string, outcome = 'success') =>
+			audit.filter((e) => e.action === action && e.outcome === outcome && e.actor === 'worker')
+				.length;
+		expect(count('rotate')).toBe(90);
+		// 90 by the workers, plus this process's read before and after them.
+		expect(count('use')).toBe(90 + 2);
+		expect(count('rotate', 'failure')).toBe(conflicts);
+		expect((await warm.verifyAudit(t.admin)).ok).toBe(true);
+	});
+
+	it('keeps every acknowledged audit event of a process killed with SIGKILL', async () => {
+		const child = worker('k', 'use-loop');
+		const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
+		let acknowledged = 0;
+		await new Promise<void>((resolve) => {
+			createInterface({ input: child.stdout! }).on('line', (line) => {
+				acknowledged = Number(line);
+				if (acknowledged >= 200 && child.exitCode === null && !child.killed) {
+					child.kill('SIGKILL');
+					resolve();
+				}
+			});
+		});
+		await exited;
+		const reopened = await t.open();
+		const uses = [];
+		for (let afterSeq = 0; ; ) {
+			const page = await reopened.listAudit(t.admin, {
+				workflowId: 'worker-k',
+				afterSeq,
+				limit: 1000,
+			});
+			uses.push(...page.items.filter((e) => e.action === 'use' && e.outcome === 'success'));
+			if (page.items.length < 1000) break;
+			afterSeq = page.items[page.items.length - 1].seq;
+		}
+		expect(uses.length).toBeGreaterThanOrEqual(acknowledged);
+		expect((await reopened.verifyAudit(t.admin)).ok).toBe(true);
+	});
+});
