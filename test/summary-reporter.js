@@ -1,11 +1,12 @@
-// Prints one plain closing line, "N passed, N failed, N skipped", after jest's own summary, so any CI
-// can read the outcome of the run without knowing jest's format.
+// Prints one plain closing line, "N passed, N failed, N skipped", as the very last line of the run, so
+// any CI can read its outcome without knowing jest's format. Jest's own summary is printed after every
+// custom reporter has run, so the line is written when the process exits (stderr writes are synchronous
+// then on Linux, for terminals, files and pipes alike).
 class SummaryReporter {
 	onRunComplete(_contexts, results) {
 		const skipped = results.numPendingTests + results.numTodoTests;
-		process.stdout.write(
-			`\n${results.numPassedTests} passed, ${results.numFailedTests} failed, ${skipped} skipped\n`,
-		);
+		const line = `\n${results.numPassedTests} passed, ${results.numFailedTests} failed, ${skipped} skipped\n`;
+		process.once('exit', () => process.stderr.write(line));
 	}
 }
 
