@@ -16,6 +16,16 @@ async function main() {
 	};
 	const count = Number(WORKER_COUNT);
 	const target = { name: 'shared', environment: 'production' };
+	if (WORKER_MODE === 'reencrypt') {
+		// One value per batch, acknowledging each, so the parent can kill it part-way.
+		await service.rotateMasterKey(caller, {
+			reencrypt: true,
+			batchSize: 1,
+			onProgress: (p) => process.stdout.write(`${p.done}/${p.total}\n`),
+		});
+		await service.close();
+		return;
+	}
 	if (WORKER_MODE === 'use-loop') {
 		for (let i = 1; ; i++) {
 			await service.use(caller, target);

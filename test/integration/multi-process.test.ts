@@ -33,13 +33,18 @@ beforeEach(async () => {
 
 afterEach(() => t.cleanup());
 
-function worker(id: string, mode: 'rotate' | 'use-loop', count = 0): ChildProcess {
+function worker(
+	id: string,
+	mode: 'rotate' | 'use-loop' | 'reencrypt',
+	count = 0,
+	token = operator.token,
+): ChildProcess {
 	return spawn(process.execPath, [WORKER], {
 		env: {
 			...process.env,
 			WORKER_DB: t.path,
 			WORKER_KEY: t.keyBase64,
-			WORKER_TOKEN: operator.token,
+			WORKER_TOKEN: token,
 			WORKER_MODE: mode,
 			WORKER_ID: id,
 			WORKER_COUNT: String(count),
@@ -154,5 +159,59 @@ describe('several OS processes on one SQLite store', () => {
 		}
 		expect(uses.length).toBeGreaterThanOrEqual(acknowledged);
 		expect((await reopened.verifyAudit(t.admin)).ok).toBe(true);
+	});
+});
+
+describe('re-encryption', () => {
+	it('carries on after the process doing it was killed part-way', async () => {
+		for (let i = 0; i < 40; i++) {
+			await t.service.createSecret(t.admin, {
+				name: `s${i}`,
+				environment: 'production',
+				value: `value-${i}`,
+			});
+		}
+		await t.service.close();
+		const admin = t.admin;
+		const child = worker('r', 'reencrypt', 0, admin.token);
+		const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
+		let done = 0;
+		await new Promise<void>((resolve) => {
+			createInterface({ input: child.stdout! }).on('line', (line) => {
+				done = Number(line.split('/')[0]);
+				if (done >= 10 && child.exitCode === null && !child.killed) {
+					child.kill('SIGKILL');
+					resolve();
+				}
+			});
+		});
+		await exited;
+		const db = new DatabaseSync(t.path);
+		const keysBefore = db.prepare('SELECT COUNT(DISTINCT dek_id) AS n FROM versions').get() as {
+			n: number;
+		};
+		db.close();
+		expect(keysBefore.n).toBe(2);
+
+		const resumed = await t.open();
+		const progress: { done: number; total: number }[] = [];
+		const r = await resumed.rotateMasterKey(admin, {
+			reencrypt: true,
+			onProgress: (p) => progress.push(p),
+		});
+		expect(r.reencrypted).toBeLessThanOrEqual(41 - done);
+		expect(progress[0].total).toBe(r.reencrypted);
+		for (let i = 0; i < 40; i++) {
+			expect((await resumed.use(admin, { name: `s${i}`, environment: 'production' })).value).toBe(
+				`value-${i}`,
+			);
+		}
+		const after = new DatabaseSync(t.path);
+		expect(after.prepare('SELECT COUNT(DISTINCT dek_id) AS n FROM versions').get()).toEqual({
+			n: 1,
+		});
+		expect(after.prepare('SELECT COUNT(*) AS n FROM data_keys').get()).toEqual({ n: 1 });
+		after.close();
+		expect((await resumed.verifyAudit(admin)).ok).toBe(true);
 	});
 });
