@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
 import { randomBytes } from 'node:crypto';
 
 import { rawKeyProvider, type KeyProvider } from '../../src/crypto/master-key';
@@ -66,4 +67,21 @@ export async function createTestStore(options: { tenant?: string } = {}): Promis
 			rmSync(dir, { recursive: true, force: true });
 		},
 	};
+}
+
+/**
+ * Runs one statement on the store file directly, as an attacker or a broken disk would: for tests
+ * that tamper with rows and check the engine notices.
+ */
+export function rawSql(
+	path: string,
+	statement: string,
+	...params: (string | number | Uint8Array)[]
+): unknown[] {
+	const db = new DatabaseSync(path);
+	try {
+		return db.prepare(statement).all(...params);
+	} finally {
+		db.close();
+	}
 }

@@ -6,7 +6,7 @@ import { DatabaseSync } from 'node:sqlite';
 import type { AuditEvent } from '../../src/core/model';
 import { rawKeyProvider } from '../../src/crypto/master-key';
 import { eventHash } from '../../src/service/audit-chain';
-import { createTestStore, type TestStore } from '../helpers/store';
+import { createTestStore, rawSql, type TestStore } from '../helpers/store';
 
 let t: TestStore;
 
@@ -15,15 +15,6 @@ beforeEach(async () => {
 });
 
 afterEach(() => t.cleanup());
-
-function sql(statement: string, ...params: (string | number)[]) {
-	const db = new DatabaseSync(t.path);
-	try {
-		return db.prepare(statement).all(...params);
-	} finally {
-		db.close();
-	}
-}
 
 async function allEvents(): Promise<AuditEvent[]> {
 	return (await t.service.listAudit(t.admin, { afterSeq: 0, limit: 1000 })).items;
@@ -115,7 +106,7 @@ describe('verify', () => {
 	beforeEach(someHistory);
 
 	it('finds an edited event', async () => {
-		sql("UPDATE audit_events SET reason = 'nothing to see' WHERE seq = 4");
+		rawSql(t.path, "UPDATE audit_events SET reason = 'nothing to see' WHERE seq = 4");
 		const r = await t.service.verifyAudit(t.admin);
 		expect(r.ok).toBe(false);
 		expect(r.brokenAt).toMatchObject({ seq: 4 });
@@ -123,7 +114,7 @@ describe('verify', () => {
 	});
 
 	it('finds a removed event in the middle', async () => {
-		sql('DELETE FROM audit_events WHERE seq = 5');
+		rawSql(t.path, 'DELETE FROM audit_events WHERE seq = 5');
 		const r = await t.service.verifyAudit(t.admin);
 		expect(r).toMatchObject({ ok: false, brokenAt: { seq: 5 } });
 		expect(r.brokenAt!.problem).toContain('missing');
@@ -131,7 +122,7 @@ describe('verify', () => {
 
 	it('finds events cut from the end', async () => {
 		const last = (await allEvents()).length;
-		sql('DELETE FROM audit_events WHERE seq = ?', last);
+		rawSql(t.path, 'DELETE FROM audit_events WHERE seq = ?', last);
 		const r = await t.service.verifyAudit(t.admin);
 		expect(r.ok).toBe(false);
 		expect(r.brokenAt!.problem).toContain('removed from the end');

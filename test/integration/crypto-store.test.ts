@@ -1,7 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { DatabaseSync } from 'node:sqlite';
 
 import {
 	keyProviderFromEnv,
@@ -10,7 +9,7 @@ import {
 } from '../../src/crypto/master-key';
 import { SecretsService } from '../../src/service/secrets-service';
 import { SqliteDriver } from '../../src/store/sqlite/sqlite-driver';
-import { createTestStore, newMasterKey, type TestStore } from '../helpers/store';
+import { createTestStore, newMasterKey, rawSql, type TestStore } from '../helpers/store';
 
 let t: TestStore;
 
@@ -30,17 +29,8 @@ function fingerprint(path: string): string {
 	return h.digest('hex');
 }
 
-function sql(path: string, statement: string, ...params: (string | Uint8Array | number)[]) {
-	const db = new DatabaseSync(path);
-	try {
-		return db.prepare(statement).all(...params);
-	} finally {
-		db.close();
-	}
-}
-
 function versionRow(path: string, name: string, environment: string, version: number) {
-	return sql(
+	return rawSql(
 		path,
 		'SELECT v.* FROM versions v JOIN secrets s ON s.id = v.secret_id WHERE s.name = ? AND v.environment = ? AND v.version = ?',
 		name,
@@ -54,7 +44,7 @@ function overwriteVersion(
 	target: { name: string; environment: string; version: number },
 	from: { iv: Uint8Array; ciphertext: Uint8Array; mac: Uint8Array },
 ) {
-	sql(
+	rawSql(
 		path,
 		'UPDATE versions SET iv = ?, ciphertext = ?, mac = ? WHERE environment = ? AND version = ? AND secret_id = (SELECT id FROM secrets WHERE name = ?)',
 		from.iv,
@@ -293,7 +283,7 @@ describe('master key', () => {
 		}
 		const user = await t.service.createToken(t.admin, { subject: 'runner', role: 'user' });
 		const dekIds = () =>
-			(sql(t.path, 'SELECT DISTINCT dek_id FROM versions') as { dek_id: string }[]).map(
+			(rawSql(t.path, 'SELECT DISTINCT dek_id FROM versions') as { dek_id: string }[]).map(
 				(r) => r.dek_id,
 			);
 		const before = dekIds();
@@ -340,7 +330,7 @@ describe('master key', () => {
 describe('schema', () => {
 	it('refuses a store written by a newer release', async () => {
 		await t.service.close();
-		sql(t.path, "UPDATE meta SET value = '999' WHERE key = 'schema_version'");
+		rawSql(t.path, "UPDATE meta SET value = '999' WHERE key = 'schema_version'");
 		const err = (await SecretsService.open(new SqliteDriver(t.path), t.key).catch(
 			(e: unknown) => e,
 		)) as Error;
