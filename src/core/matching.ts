@@ -1,4 +1,5 @@
 /** Glob matching for token name patterns and host matching for destination binding. */
+import { SecretsError } from './errors';
 
 const globCache = new Map<string, RegExp>();
 
@@ -44,4 +45,16 @@ export function hostAllowed(host: string, allowedHosts: readonly string[]): bool
 		if (p.startsWith('*.')) return h.endsWith(p.slice(1)) && h.length > p.length - 1;
 		return h === p;
 	});
+}
+
+/** The host a request goes to, from its URL (absolute, or relative to `base`). */
+export function hostOfUrl(url: string, base?: string): string {
+	try {
+		return new URL(url, base).hostname;
+	} catch {
+		throw new SecretsError(
+			'INVALID_INPUT',
+			`The request URL "${url}" is not a valid absolute URL.`,
+		);
+	}
 }

@@ -97,6 +97,8 @@ export interface ResolvedValue {
 	value: string;
 	type: SecretType;
 	expiresAt: string | null;
+	/** The hosts the secret is bound to (empty: unbound), so a sender can refuse redirects elsewhere. */
+	allowedHosts: string[];
 }
 
 export interface ExpiringItem {
@@ -1166,6 +1168,7 @@ export class SecretsService {
 					value,
 					type: row.type,
 					expiresAt: v.expires_at,
+					allowedHosts: hosts,
 				};
 			},
 		);
