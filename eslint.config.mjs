@@ -53,8 +53,6 @@ export default tseslint.config(
 			// No public home page or maintainer mailbox exists yet; set both before the first publish.
 			'@n8n/community-nodes/require-homepage': 'off',
 			'@n8n/community-nodes/valid-author': 'off',
-			// The nodes and credentials arrive with the n8n-surface issue (#3); until then "n8n.nodes" is empty.
-			'@n8n/community-nodes/n8n-object-validation': 'off',
 			// typescript-eslint's own rules expect TypeScript, not a JSON document.
 			...Object.fromEntries(
 				Object.keys(

@@ -3,11 +3,14 @@
 const { src, dest } = require('gulp');
 
 function buildIcons() {
-	return src(['nodes/**/*.{png,svg}', 'nodes/**/*.node.json', 'credentials/**/*.{png,svg}'], {
-		base: '.',
-		allowEmpty: true,
-		encoding: false,
-	}).pipe(dest('dist'));
+	return src(
+		['icons/*.svg', 'nodes/**/*.{png,svg}', 'nodes/**/*.node.json', 'credentials/**/*.{png,svg}'],
+		{
+			base: '.',
+			allowEmpty: true,
+			encoding: false,
+		},
+	).pipe(dest('dist'));
 }
 
 exports['build:icons'] = buildIcons;

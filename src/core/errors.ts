@@ -29,6 +29,7 @@ export type ErrorCode =
 	| 'STORE_NOT_INITIALIZED'
 	| 'SCHEMA_TOO_NEW'
 	| 'STORE_BUSY'
+	| 'UPSTREAM_ERROR'
 	| 'INTERNAL';
 
 const STATUS: Record<ErrorCode, number> = {
@@ -56,6 +57,7 @@ const STATUS: Record<ErrorCode, number> = {
 	STORE_NOT_INITIALIZED: 500,
 	SCHEMA_TOO_NEW: 500,
 	STORE_BUSY: 503,
+	UPSTREAM_ERROR: 502,
 	INTERNAL: 500,
 };
 

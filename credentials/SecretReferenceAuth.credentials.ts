@@ -1,0 +1,116 @@
+import type {
+	ICredentialDataDecryptedObject,
+	ICredentialType,
+	IHttpRequestOptions,
+	INodeProperties,
+	Icon,
+} from 'n8n-workflow';
+
+import { applySecretReferenceAuth } from '../src/n8n/reference-auth';
+
+/**
+ * Authentication from secret references, resolved at request time: n8n's own HTTP Request node lists
+ * it under "Predefined Credential Type" (it has `authenticate`). The credential holds references such
+ * as `[[secret:stripe-key]]`, never values; each request resolves them for its own destination host,
+ * so a secret bound to api.stripe.com is refused for any other host.
+ */
+export class SecretReferenceAuth implements ICredentialType {
+	name = 'secretReferenceAuth';
+
+	displayName = 'Secret Reference Auth';
+
+	icon: Icon = { light: 'file:../icons/secrets.svg', dark: 'file:../icons/secrets.dark.svg' };
+
+	properties: INodeProperties[] = [
+		{
+			displayName: 'Connection',
+			name: 'connection',
+			type: 'options',
+			options: [
+				{ name: 'Embedded (Store on This N8n Host)', value: 'embedded' },
+				{ name: 'Remote (N8n-Secrets Serve)', value: 'remote' },
+			],
+			default: 'embedded',
+		},
+		{
+			displayName: 'Server URL',
+			name: 'url',
+			type: 'string',
+			default: '',
+			displayOptions: { show: { connection: ['remote'] } },
+		},
+		{
+			displayName: 'Access Token',
+			name: 'token',
+			type: 'string',
+			typeOptions: { password: true },
+			default: '',
+			required: true,
+			description: 'A token with the "user" role (it may use secrets in requests, never see them)',
+		},
+		{
+			displayName: 'Environment',
+			name: 'environment',
+			type: 'string',
+			default: 'production',
+			required: true,
+		},
+		{
+			displayName: 'Send As',
+			name: 'placement',
+			type: 'options',
+			options: [
+				{ name: 'Bearer Token', value: 'bearer', description: 'Authorization: Bearer …' },
+				{ name: 'Header', value: 'header', description: 'A header of your choice' },
+				{ name: 'Query Parameter', value: 'query' },
+				{ name: 'Basic Auth', value: 'basic', description: 'User and password' },
+			],
+			default: 'bearer',
+		},
+		{
+			displayName: 'Header Name',
+			name: 'headerName',
+			type: 'string',
+			default: 'X-API-Key',
+			displayOptions: { show: { placement: ['header'] } },
+		},
+		{
+			displayName: 'Parameter Name',
+			name: 'queryName',
+			type: 'string',
+			default: 'api_key',
+			displayOptions: { show: { placement: ['query'] } },
+		},
+		{
+			displayName: 'Value',
+			name: 'reference',
+			type: 'string',
+			default: '[[secret:my-api-key]]',
+			placeholder: '[[secret:stripe-key]]',
+			description:
+				'Text with secret references, e.g. [[secret:stripe-key]] or Token [[secret:api-key]]. Pinned versions: [[secret:name@previous]], [[secret:name#3]].',
+			displayOptions: { show: { placement: ['bearer', 'header', 'query'] } },
+		},
+		{
+			displayName: 'User',
+			name: 'userReference',
+			type: 'string',
+			default: '',
+			placeholder: 'app or [[secret:db-user]]',
+			displayOptions: { show: { placement: ['basic'] } },
+		},
+		{
+			displayName: 'Password Reference',
+			name: 'passReference',
+			type: 'string',
+			default: '[[secret:my-password]]',
+			placeholder: '[[secret:db-password]]',
+			displayOptions: { show: { placement: ['basic'] } },
+		},
+	];
+
+	authenticate = async (
+		credentials: ICredentialDataDecryptedObject,
+		requestOptions: IHttpRequestOptions,
+	): Promise<IHttpRequestOptions> => applySecretReferenceAuth(credentials, requestOptions);
+}

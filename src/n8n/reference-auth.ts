@@ -1,0 +1,55 @@
+/** What the Secret Reference Auth credential does to a request, kept here so it can be tested. */
+import type { ICredentialDataDecryptedObject, IHttpRequestOptions } from 'n8n-workflow';
+
+import { hostOfUrl } from '../core/matching';
+import { backendFor, callerOf, connectionFromCredential } from './connection';
+import { RequestSecrets } from './references';
+
+export async function applySecretReferenceAuth(
+	credentials: ICredentialDataDecryptedObject,
+	requestOptions: IHttpRequestOptions,
+	/** Given by the Secret HTTP Request node, which resolves per hop and scrubs its output. */
+	resolver?: RequestSecrets,
+): Promise<IHttpRequestOptions> {
+	let secrets = resolver;
+	if (!secrets) {
+		const conn = connectionFromCredential(credentials);
+		// A credential's authenticate is not told which workflow runs it; the audit event says so.
+		secrets = new RequestSecrets(
+			await backendFor(conn),
+			callerOf(conn, { node: 'Secret Reference Auth credential' }),
+			conn.environment,
+			hostOfUrl(requestOptions.url, requestOptions.baseURL),
+		);
+	}
+	const text = (field: string) => String(credentials[field] ?? '');
+	const out: IHttpRequestOptions = {
+		...requestOptions,
+		headers: { ...(requestOptions.headers ?? {}) },
+	};
+	switch (credentials.placement) {
+		case 'header':
+			out.headers![text('headerName') || 'X-API-Key'] = await secrets.resolve(text('reference'));
+			break;
+		case 'query':
+			out.qs = {
+				...(requestOptions.qs ?? {}),
+				[text('queryName') || 'api_key']: await secrets.resolve(text('reference')),
+			};
+			break;
+		case 'basic':
+			out.auth = {
+				username: await secrets.resolve(text('userReference')),
+				password: await secrets.resolve(text('passReference')),
+			};
+			break;
+		default:
+			out.headers!.Authorization = `Bearer ${await secrets.resolve(text('reference'))}`;
+	}
+	if (secrets.hasBoundSecrets) {
+		// n8n itself then refuses to carry the credential to any other host, redirects included.
+		out.sendCredentialsOnCrossOriginRedirect = false;
+		out.allowedDomains = secrets.boundHosts.join(',');
+	}
+	return out;
+}

@@ -1,0 +1,64 @@
+/**
+ * Resolving `[[secret:…]]` references for an outgoing request: each value is fetched with `use`
+ * (never `reveal`), bound to the request's destination host, registered with the scrubber so it can
+ * be removed from anything the node outputs, and remembered with the hosts it is bound to.
+ */
+import { type SecretReference, substituteReferencesAsync } from '../core/reference';
+import { Scrubber } from '../core/scrub';
+import type { Caller, SecretsService } from '../service/secrets-service';
+
+export class RequestSecrets {
+	/** Union of the hosts the resolved secrets are bound to; empty when none is bound. */
+	private readonly bound = new Set<string>();
+	private anyBound = false;
+
+	constructor(
+		private readonly backend: SecretsService,
+		private readonly caller: Caller,
+		private readonly environment: string,
+		private readonly destinationHost: string,
+		/** Shared by every hop of one request, so values resolved on any hop are scrubbed. */
+		readonly scrubber: Scrubber = new Scrubber(),
+	) {}
+
+	/** Replaces every reference in `text`; text without references comes back unchanged. */
+	resolve(text: string): Promise<string> {
+		return substituteReferencesAsync(text, async (ref: SecretReference) => {
+			const r = await this.backend.use(this.caller, {
+				name: ref.name,
+				environment: this.environment,
+				selector: ref.selector,
+				destinationHost: this.destinationHost,
+			});
+			this.scrubber.add(r.value, ref.name);
+			if (r.allowedHosts.length > 0) {
+				this.anyBound = true;
+				for (const h of r.allowedHosts) this.bound.add(h);
+			}
+			return r.value;
+		});
+	}
+
+	/** Resolves every string inside a JSON-like value (object keys included). */
+	async resolveDeep<T>(value: T): Promise<T> {
+		if (typeof value === 'string') return (await this.resolve(value)) as T;
+		if (Array.isArray(value))
+			return (await Promise.all(value.map((v) => this.resolveDeep(v)))) as T;
+		if (value && typeof value === 'object' && !Buffer.isBuffer(value)) {
+			const out: Record<string, unknown> = {};
+			for (const [k, v] of Object.entries(value))
+				out[await this.resolve(k)] = await this.resolveDeep(v);
+			return out as T;
+		}
+		return value;
+	}
+
+	/** Whether any resolved secret is bound to hosts: then redirects must not leave those hosts. */
+	get hasBoundSecrets(): boolean {
+		return this.anyBound;
+	}
+
+	get boundHosts(): string[] {
+		return [...this.bound];
+	}
+}

@@ -1,0 +1,260 @@
+/**
+ * The Secret HTTP Request: references anywhere in URL, query, headers and body, resolved with `use`
+ * for the host the request actually goes to. Redirects are followed here, one hop at a time, and
+ * every hop resolves its references again for its own host: a secret bound to api.stripe.com is
+ * refused (and the refusal audited) when a redirect points elsewhere, and an unbound secret is never
+ * carried to a new host without a fresh, audited resolution.
+ */
+import type {
+	ICredentialDataDecryptedObject,
+	IDataObject,
+	IHttpRequestMethods,
+	IHttpRequestOptions,
+	IN8nHttpFullResponse,
+} from 'n8n-workflow';
+
+import { SecretsError } from '../core/errors';
+import { hostOfUrl } from '../core/matching';
+import { hasReferences } from '../core/reference';
+import { Scrubber } from '../core/scrub';
+import type { Caller, SecretsService } from '../service/secrets-service';
+import { applySecretReferenceAuth } from './reference-auth';
+import { RequestSecrets } from './references';
+
+export type BodyType = 'none' | 'json' | 'form' | 'raw';
+export type ResponseFormat = 'autodetect' | 'json' | 'text' | 'binary';
+export type AuthPlacement = 'none' | 'bearer' | 'header' | 'query' | 'basic';
+
+export interface SecretRequestSpec {
+	method: IHttpRequestMethods;
+	url: string;
+	query: { name: string; value: string }[];
+	headers: { name: string; value: string }[];
+	bodyType: BodyType;
+	/** JSON text for `json`, the raw text for `raw`. */
+	body?: string;
+	form?: { name: string; value: string }[];
+	rawContentType?: string;
+	auth: { placement: AuthPlacement; secret?: string; name?: string; user?: string };
+	/** With the Secret Reference Auth credential: its fields decide how the request authenticates. */
+	referenceAuth?: ICredentialDataDecryptedObject;
+	timeoutMs: number;
+	followRedirects: boolean;
+	maxRedirects: number;
+	responseFormat: ResponseFormat;
+	fullResponse: boolean;
+	neverError: boolean;
+}
+
+export interface SecretResponse {
+	statusCode: number;
+	headers: IDataObject;
+	body: unknown;
+	/** Set when the body is binary: the caller stores it with n8n's binary helpers. */
+	binary?: { data: Buffer; mimeType: string };
+	url: string;
+}
+
+export type Send = (options: IHttpRequestOptions) => Promise<IN8nHttpFullResponse>;
+
+const REDIRECTS = new Set([301, 302, 303, 307, 308]);
+
+/** The URL's host must be literal: a reference may stand in the path or query, not decide the host. */
+function literalHost(url: string): string {
+	const host = hostOfUrl(url.replace(/\[\[secret:[^\]]*\]\]/g, 'REFERENCE'));
+	if (/reference/i.test(host) && hasReferences(url)) {
+		throw new SecretsError(
+			'INVALID_INPUT',
+			'A secret reference cannot stand in the host of the URL: the host decides where secrets may go.',
+		);
+	}
+	return host;
+}
+
+function authReference(spec: SecretRequestSpec): string {
+	return `[[secret:${spec.auth.secret}]]`;
+}
+
+/** Builds one hop's request with every reference resolved for `host`. */
+async function buildHop(
+	spec: SecretRequestSpec,
+	secrets: RequestSecrets,
+	url: string,
+	method: IHttpRequestMethods,
+	withBody: boolean,
+): Promise<IHttpRequestOptions> {
+	const headers: IDataObject = {};
+	for (const h of spec.headers)
+		headers[await secrets.resolve(h.name)] = await secrets.resolve(h.value);
+	const qs: IDataObject = {};
+	for (const q of spec.query) qs[await secrets.resolve(q.name)] = await secrets.resolve(q.value);
+	const options: IHttpRequestOptions = {
+		method,
+		url: await secrets.resolve(url),
+		headers,
+		qs,
+		timeout: spec.timeoutMs,
+		disableFollowRedirect: true,
+		returnFullResponse: true,
+		ignoreHttpStatusErrors: true,
+		encoding: 'arraybuffer',
+		json: false,
+	};
+	const { placement } = spec.auth;
+	if (placement !== 'none') {
+		if (!spec.auth.secret)
+			throw new SecretsError('INVALID_INPUT', 'Pick the secret to authenticate with.');
+		const value = await secrets.resolve(authReference(spec));
+		if (placement === 'bearer') headers.Authorization = `Bearer ${value}`;
+		else if (placement === 'header') headers[spec.auth.name || 'X-API-Key'] = value;
+		else if (placement === 'query') qs[spec.auth.name || 'api_key'] = value;
+		else options.auth = { username: await secrets.resolve(spec.auth.user ?? ''), password: value };
+	}
+	if (withBody && spec.bodyType !== 'none') {
+		await addBody(spec, secrets, options, headers);
+	}
+	return spec.referenceAuth
+		? applySecretReferenceAuth(spec.referenceAuth, options, secrets)
+		: options;
+}
+
+async function addBody(
+	spec: SecretRequestSpec,
+	secrets: RequestSecrets,
+	options: IHttpRequestOptions,
+	headers: IDataObject,
+): Promise<void> {
+	if (spec.bodyType === 'json') {
+		const parsed = parseJson(spec.body || '{}');
+		if (parsed === NOT_JSON)
+			throw new SecretsError('INVALID_INPUT', 'The JSON body is not valid JSON.');
+		options.body = JSON.stringify(await secrets.resolveDeep(parsed));
+		headers['content-type'] ??= 'application/json';
+	} else if (spec.bodyType === 'form') {
+		const form = new URLSearchParams();
+		for (const f of spec.form ?? [])
+			form.append(await secrets.resolve(f.name), await secrets.resolve(f.value));
+		options.body = form.toString();
+		headers['content-type'] ??= 'application/x-www-form-urlencoded';
+	} else {
+		options.body = await secrets.resolve(spec.body ?? '');
+		headers['content-type'] ??= spec.rawContentType || 'text/plain';
+	}
+}
+
+const NOT_JSON = Symbol('not JSON');
+
+function parseJson(text: string): unknown {
+	try {
+		return JSON.parse(text);
+	} catch {
+		return NOT_JSON;
+	}
+}
+
+function bodyOf(
+	format: ResponseFormat,
+	raw: Buffer,
+	contentType: string,
+): { body: unknown; binary?: { data: Buffer; mimeType: string } } {
+	const isJson = /[/+]json\b/i.test(contentType);
+	if (format === 'binary')
+		return {
+			body: undefined,
+			binary: { data: raw, mimeType: contentType || 'application/octet-stream' },
+		};
+	const text = raw.toString('utf8');
+	if (format === 'text') return { body: text };
+	if (format === 'json' || (format === 'autodetect' && isJson)) {
+		const parsed = text.length ? parseJson(text) : {};
+		if (parsed !== NOT_JSON) return { body: parsed };
+		if (format === 'json') {
+			throw new SecretsError(
+				'INVALID_INPUT',
+				'The response is not valid JSON; choose the Text response format.',
+			);
+		}
+	}
+	if (
+		format === 'autodetect' &&
+		!/^text\/|xml|html|javascript/i.test(contentType) &&
+		contentType &&
+		!isJson
+	) {
+		return { body: undefined, binary: { data: raw, mimeType: contentType } };
+	}
+	return { body: text };
+}
+
+/**
+ * Performs the request. Everything it returns, and every error it throws, has had the resolved values
+ * (and their encodings) scrubbed out; `scrubber` is returned so the caller can scrub what it adds.
+ */
+export async function performSecretRequest(
+	spec: SecretRequestSpec,
+	backend: SecretsService,
+	caller: Caller,
+	environment: string,
+	send: Send,
+	/** Pass one in to scrub errors too: it holds every value resolved, even when the request fails. */
+	scrubber: Scrubber = new Scrubber(),
+): Promise<{ response: SecretResponse; scrubber: Scrubber }> {
+	let url = spec.url;
+	let method = spec.method;
+	let withBody = true;
+	for (let hop = 0; ; hop++) {
+		const host = literalHost(url);
+		const secrets = new RequestSecrets(backend, caller, environment, host, scrubber);
+		const options = await buildHop(spec, secrets, url, method, withBody);
+		let res: IN8nHttpFullResponse;
+		try {
+			res = await send(options);
+		} catch (err) {
+			throw scrubber.scrubError(err);
+		}
+		const location = typeof res.headers.location === 'string' ? res.headers.location : undefined;
+		if (spec.followRedirects && REDIRECTS.has(res.statusCode) && location) {
+			if (hop >= spec.maxRedirects) {
+				throw new SecretsError(
+					'INVALID_INPUT',
+					`Stopped after ${spec.maxRedirects} redirects; raise "Max Redirects" if that is expected.`,
+				);
+			}
+			url = new URL(location, options.url).toString();
+			if (
+				res.statusCode === 303 ||
+				((res.statusCode === 301 || res.statusCode === 302) && method === 'POST')
+			) {
+				method = 'GET';
+				withBody = false;
+			}
+			continue;
+		}
+		const received = Buffer.isBuffer(res.body) ? res.body : Buffer.from(String(res.body ?? ''));
+		// Scrubbed as bytes first: an echoed value is removed whatever the body turns out to be.
+		const raw = scrubber.scrubDeep(received);
+		const contentType = String(res.headers['content-type'] ?? '');
+		const { body, binary } = bodyOf(spec.responseFormat, raw, contentType);
+		const response: SecretResponse = {
+			statusCode: res.statusCode,
+			headers: scrubber.scrubDeep(res.headers),
+			body: scrubber.scrubDeep(body),
+			binary,
+			url: scrubber.scrubString(options.url),
+		};
+		if (res.statusCode >= 400 && !spec.neverError) {
+			const excerpt =
+				typeof response.body === 'string'
+					? response.body.slice(0, 500)
+					: JSON.stringify(response.body ?? '').slice(0, 500);
+			throw new SecretsError(
+				'UPSTREAM_ERROR',
+				`The server answered ${res.statusCode} ${scrubber.scrubString(res.statusMessage ?? '')}: ${excerpt}`,
+				{
+					details: { httpCode: res.statusCode },
+				},
+			);
+		}
+		return { response, scrubber };
+	}
+}

@@ -1,0 +1,189 @@
+/**
+ * Runs workflows through n8n's real execution engine (n8n-core's WorkflowExecute, n8n-workflow's
+ * Workflow), with the package's real node and credential classes. Only what n8n's server would
+ * provide around the engine is ours: the node and credential type registries and a credentials store
+ * that hands out plain credential data (n8n would decrypt it from its database).
+ */
+import { randomUUID } from 'node:crypto';
+
+import { ExecutionLifecycleHooks, WorkflowExecute } from 'n8n-core';
+import {
+	type ICredentialDataDecryptedObject,
+	type ICredentialType,
+	type ICredentials,
+	ICredentialsHelper,
+	type IHttpRequestOptions,
+	type INode,
+	type INodeCredentialsDetails,
+	type INodeExecutionData,
+	type INodeProperties,
+	type INodeType,
+	type INodeTypes,
+	type IRun,
+	type IVersionedNodeType,
+	type IWorkflowExecuteAdditionalData,
+	type IConnections,
+	NodeHelpers,
+	Workflow,
+} from 'n8n-workflow';
+
+import { SecretReferenceAuth } from '../../credentials/SecretReferenceAuth.credentials';
+import { SecretsStoreApi } from '../../credentials/SecretsStoreApi.credentials';
+import { SecretHttpRequest } from '../../nodes/SecretHttpRequest/SecretHttpRequest.node';
+
+/** n8n's Manual Trigger, as far as the engine is concerned: a start node that emits one empty item. */
+class ManualTrigger implements INodeType {
+	description = {
+		displayName: 'Manual Trigger',
+		name: 'manualTrigger',
+		group: ['trigger'],
+		version: 1,
+		description: 'Starts the workflow',
+		defaults: { name: 'When clicking Execute' },
+		inputs: [],
+		outputs: ['main'],
+		properties: [],
+	} as unknown as INodeType['description'];
+
+	async execute(): Promise<INodeExecutionData[][]> {
+		return [[{ json: {} }]];
+	}
+}
+
+const NODE_TYPES: Record<string, INodeType | IVersionedNodeType> = {
+	'n8n-nodes-base.manualTrigger': new ManualTrigger(),
+	'n8n-nodes-secrets.secretHttpRequest': new SecretHttpRequest(),
+};
+
+const CREDENTIAL_TYPES: Record<string, ICredentialType> = {
+	secretsStoreApi: new SecretsStoreApi(),
+	secretReferenceAuth: new SecretReferenceAuth(),
+};
+
+const nodeTypes: INodeTypes = {
+	getByName: (type) => NODE_TYPES[type],
+	getByNameAndVersion: (type, version) => NodeHelpers.getVersionedNodeType(NODE_TYPES[type], version),
+	getKnownTypes: () => ({}),
+};
+
+/** Credentials by id, in plain form: what n8n's CredentialsHelper returns after decrypting. */
+class TestCredentialsHelper extends ICredentialsHelper {
+	constructor(private readonly store: Map<string, { type: string; data: ICredentialDataDecryptedObject }>) {
+		super();
+	}
+
+	getParentTypes(): string[] {
+		return [];
+	}
+
+	isCredentialUsableByNode(): boolean {
+		return true;
+	}
+
+	async authenticate(
+		credentials: ICredentialDataDecryptedObject,
+		typeName: string,
+		requestOptions: IHttpRequestOptions,
+	): Promise<IHttpRequestOptions> {
+		const type = CREDENTIAL_TYPES[typeName];
+		if (typeof type?.authenticate === 'function') return type.authenticate(credentials, requestOptions);
+		return requestOptions;
+	}
+
+	async preAuthentication(): Promise<undefined> {
+		return undefined;
+	}
+
+	async runPreAuthentication(): Promise<undefined> {
+		return undefined;
+	}
+
+	async getCredentials(): Promise<ICredentials> {
+		throw new Error('not used by the engine in these tests');
+	}
+
+	async getDecrypted(
+		_additionalData: IWorkflowExecuteAdditionalData,
+		nodeCredentials: INodeCredentialsDetails,
+		type: string,
+	): Promise<ICredentialDataDecryptedObject> {
+		const found = nodeCredentials.id ? this.store.get(nodeCredentials.id) : undefined;
+		if (!found || found.type !== type) throw new Error(`No credential ${nodeCredentials.id} of type ${type}`);
+		return { ...found.data };
+	}
+
+	async updateCredentials(): Promise<void> {}
+
+	async updateCredentialsOauthTokenData(): Promise<void> {}
+
+	getCredentialsProperties(type: string): INodeProperties[] {
+		return CREDENTIAL_TYPES[type]?.properties ?? [];
+	}
+}
+
+export interface WorkflowJson {
+	id?: string;
+	name: string;
+	nodes: INode[];
+	connections: IConnections;
+}
+
+export class N8nHarness {
+	readonly credentials = new Map<string, { type: string; data: ICredentialDataDecryptedObject }>();
+
+	/** Adds a credential and returns the reference a workflow node uses for it. */
+	addCredential(type: string, name: string, data: ICredentialDataDecryptedObject): { id: string; name: string } {
+		const id = randomUUID();
+		this.credentials.set(id, { type, data });
+		return { id, name };
+	}
+
+	/** Runs the workflow from its Manual Trigger, as "Execute workflow" in the editor does. */
+	async run(json: WorkflowJson, mode: 'manual' | 'trigger' = 'manual'): Promise<IRun> {
+		const workflow = new Workflow({
+			id: json.id ?? randomUUID(),
+			name: json.name,
+			nodes: json.nodes,
+			connections: json.connections,
+			active: false,
+			nodeTypes,
+			staticData: {},
+			settings: {},
+		});
+		const executionId = String(Math.floor(Math.random() * 1e9));
+		const additionalData = {
+			credentialsHelper: new TestCredentialsHelper(this.credentials),
+			hooks: new ExecutionLifecycleHooks(mode, executionId, { ...json, active: false } as never),
+			executionId,
+			currentNodeExecutionIndex: 0,
+			restApiUrl: 'http://localhost:5678/rest',
+			instanceBaseUrl: 'http://localhost:5678/',
+			formBaseUrl: 'http://localhost:5678/form',
+			formWaitingBaseUrl: 'http://localhost:5678/form-waiting',
+			formTestBaseUrl: 'http://localhost:5678/form-test',
+			webhookBaseUrl: 'http://localhost:5678/webhook',
+			webhookWaitingBaseUrl: 'http://localhost:5678/webhook-waiting',
+			webhookTestBaseUrl: 'http://localhost:5678/webhook-test',
+			mcpBaseUrl: 'http://localhost:5678/mcp',
+			mcpTestBaseUrl: 'http://localhost:5678/mcp-test',
+			variables: {},
+			executeWorkflow: async () => {
+				throw new Error('sub-workflows are not used in these tests');
+			},
+			getRunExecutionData: async () => undefined,
+			getRuntimeCredential: async () => undefined,
+			logAiEvent: () => undefined,
+			startRunnerTask: async () => {
+				throw new Error('the Code node is not used in these tests');
+			},
+		} as unknown as IWorkflowExecuteAdditionalData;
+		const start = json.nodes.find((n) => n.type === 'n8n-nodes-base.manualTrigger');
+		return new WorkflowExecute(additionalData, mode).run({ workflow, startNode: start });
+	}
+}
+
+/** The items a node output in a run, and the error it ended with, if any. */
+export function nodeResult(run: IRun, nodeName: string): { items: INodeExecutionData[]; error?: Error } {
+	const task = run.data.resultData.runData[nodeName]?.[0];
+	return { items: task?.data?.main?.[0] ?? [], error: task?.error as Error | undefined };
+}
