@@ -17,6 +17,11 @@ import {
 } from '../../src/n8n/secret-request';
 import { Scrubber } from '../../src/core/scrub';
 
+/** A JSON parameter arrives as text when typed, as an object when set by an expression. */
+function jsonText(value: unknown): string {
+	return typeof value === 'string' ? value : JSON.stringify(value);
+}
+
 type Pairs = { parameters?: { name: string; value: string }[] };
 
 function spec(
@@ -41,7 +46,7 @@ function spec(
 		bodyType,
 		body:
 			bodyType === 'json'
-				? JSON.stringify(this.getNodeParameter('jsonBody', i, '{}'))
+				? jsonText(this.getNodeParameter('jsonBody', i, '{}'))
 				: bodyType === 'raw'
 					? (this.getNodeParameter('rawBody', i, '') as string)
 					: undefined,

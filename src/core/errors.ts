@@ -63,7 +63,11 @@ const STATUS: Record<ErrorCode, number> = {
 
 export class SecretsError extends Error {
 	readonly code: ErrorCode;
-	readonly status: number;
+	/**
+	 * The HTTP status the API answers with. Not named `status`: n8n reads an error's `status` as the
+	 * response code of a failed request and replaces the message with a generic one.
+	 */
+	readonly httpStatus: number;
 	/** Extra, value-free facts for machines (field names, version numbers). */
 	readonly details?: Record<string, unknown>;
 
@@ -75,7 +79,7 @@ export class SecretsError extends Error {
 		super(message, options?.cause === undefined ? undefined : { cause: options.cause });
 		this.name = 'SecretsError';
 		this.code = code;
-		this.status = STATUS[code];
+		this.httpStatus = STATUS[code];
 		this.details = options?.details;
 	}
 

@@ -21,8 +21,11 @@ export class RequestSecrets {
 		readonly scrubber: Scrubber = new Scrubber(),
 	) {}
 
-	/** Replaces every reference in `text`; text without references comes back unchanged. */
-	resolve(text: string): Promise<string> {
+	/**
+	 * Replaces every reference in `text`; text without references comes back unchanged. With
+	 * `encode`, each value is percent-encoded, as a value inside a URL must be.
+	 */
+	resolve(text: string, encode?: (value: string) => string): Promise<string> {
 		return substituteReferencesAsync(text, async (ref: SecretReference) => {
 			const r = await this.backend.use(this.caller, {
 				name: ref.name,
@@ -35,7 +38,7 @@ export class RequestSecrets {
 				this.anyBound = true;
 				for (const h of r.allowedHosts) this.bound.add(h);
 			}
-			return r.value;
+			return encode ? encode(r.value) : r.value;
 		});
 	}
 

@@ -90,7 +90,7 @@ async function buildHop(
 	for (const q of spec.query) qs[await secrets.resolve(q.name)] = await secrets.resolve(q.value);
 	const options: IHttpRequestOptions = {
 		method,
-		url: await secrets.resolve(url),
+		url: await secrets.resolve(url, encodeURIComponent),
 		headers,
 		qs,
 		timeout: spec.timeoutMs,

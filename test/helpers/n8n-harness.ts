@@ -9,6 +9,8 @@ import { randomUUID } from 'node:crypto';
 import { ExecutionLifecycleHooks, WorkflowExecute } from 'n8n-core';
 import {
 	type ICredentialDataDecryptedObject,
+	type IDataObject,
+	type IExecuteFunctions,
 	type ICredentialType,
 	type ICredentials,
 	ICredentialsHelper,
@@ -50,7 +52,40 @@ class ManualTrigger implements INodeType {
 	}
 }
 
+/**
+ * What n8n's own HTTP Request node does with a "Predefined Credential Type": it hands the request to
+ * `httpRequestWithAuthentication`, which applies the credential type's `authenticate`.
+ */
+class PredefinedCredentialRequest implements INodeType {
+	description = {
+		displayName: 'Predefined Credential Request',
+		name: 'predefinedCredentialRequest',
+		group: ['output'],
+		version: 1,
+		description: 'Sends a GET with a predefined credential type',
+		defaults: { name: 'HTTP Request' },
+		inputs: ['main'],
+		outputs: ['main'],
+		credentials: [{ name: 'secretReferenceAuth', required: true }],
+		properties: [{ displayName: 'URL', name: 'url', type: 'string', default: '' }],
+	} as unknown as INodeType['description'];
+
+	async execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
+		const url = this.getNodeParameter('url', 0) as string;
+		const body = (await this.helpers.httpRequestWithAuthentication.call(
+			this,
+			'secretReferenceAuth',
+			{
+				url,
+				json: true,
+			},
+		)) as IDataObject;
+		return [[{ json: body, pairedItem: { item: 0 } }]];
+	}
+}
+
 const NODE_TYPES: Record<string, INodeType | IVersionedNodeType> = {
+	'test.predefinedCredentialRequest': new PredefinedCredentialRequest(),
 	'n8n-nodes-base.manualTrigger': new ManualTrigger(),
 	'n8n-nodes-secrets.secretHttpRequest': new SecretHttpRequest(),
 };
@@ -62,13 +97,16 @@ const CREDENTIAL_TYPES: Record<string, ICredentialType> = {
 
 const nodeTypes: INodeTypes = {
 	getByName: (type) => NODE_TYPES[type],
-	getByNameAndVersion: (type, version) => NodeHelpers.getVersionedNodeType(NODE_TYPES[type], version),
+	getByNameAndVersion: (type, version) =>
+		NodeHelpers.getVersionedNodeType(NODE_TYPES[type], version),
 	getKnownTypes: () => ({}),
 };
 
 /** Credentials by id, in plain form: what n8n's CredentialsHelper returns after decrypting. */
 class TestCredentialsHelper extends ICredentialsHelper {
-	constructor(private readonly store: Map<string, { type: string; data: ICredentialDataDecryptedObject }>) {
+	constructor(
+		private readonly store: Map<string, { type: string; data: ICredentialDataDecryptedObject }>,
+	) {
 		super();
 	}
 
@@ -86,7 +124,8 @@ class TestCredentialsHelper extends ICredentialsHelper {
 		requestOptions: IHttpRequestOptions,
 	): Promise<IHttpRequestOptions> {
 		const type = CREDENTIAL_TYPES[typeName];
-		if (typeof type?.authenticate === 'function') return type.authenticate(credentials, requestOptions);
+		if (typeof type?.authenticate === 'function')
+			return type.authenticate(credentials, requestOptions);
 		return requestOptions;
 	}
 
@@ -108,7 +147,8 @@ class TestCredentialsHelper extends ICredentialsHelper {
 		type: string,
 	): Promise<ICredentialDataDecryptedObject> {
 		const found = nodeCredentials.id ? this.store.get(nodeCredentials.id) : undefined;
-		if (!found || found.type !== type) throw new Error(`No credential ${nodeCredentials.id} of type ${type}`);
+		if (!found || found.type !== type)
+			throw new Error(`No credential ${nodeCredentials.id} of type ${type}`);
 		return { ...found.data };
 	}
 
@@ -132,7 +172,11 @@ export class N8nHarness {
 	readonly credentials = new Map<string, { type: string; data: ICredentialDataDecryptedObject }>();
 
 	/** Adds a credential and returns the reference a workflow node uses for it. */
-	addCredential(type: string, name: string, data: ICredentialDataDecryptedObject): { id: string; name: string } {
+	addCredential(
+		type: string,
+		name: string,
+		data: ICredentialDataDecryptedObject,
+	): { id: string; name: string } {
 		const id = randomUUID();
 		this.credentials.set(id, { type, data });
 		return { id, name };
@@ -183,7 +227,10 @@ export class N8nHarness {
 }
 
 /** The items a node output in a run, and the error it ended with, if any. */
-export function nodeResult(run: IRun, nodeName: string): { items: INodeExecutionData[]; error?: Error } {
+export function nodeResult(
+	run: IRun,
+	nodeName: string,
+): { items: INodeExecutionData[]; error?: Error } {
 	const task = run.data.resultData.runData[nodeName]?.[0];
 	return { items: task?.data?.main?.[0] ?? [], error: task?.error as Error | undefined };
 }
