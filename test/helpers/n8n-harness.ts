@@ -32,6 +32,7 @@ import {
 import { SecretReferenceAuth } from '../../credentials/SecretReferenceAuth.credentials';
 import { SecretsStoreApi } from '../../credentials/SecretsStoreApi.credentials';
 import { SecretHttpRequest } from '../../nodes/SecretHttpRequest/SecretHttpRequest.node';
+import { Secrets } from '../../nodes/Secrets/Secrets.node';
 
 /** n8n's Manual Trigger, as far as the engine is concerned: a start node that emits one empty item. */
 class ManualTrigger implements INodeType {
@@ -88,6 +89,7 @@ const NODE_TYPES: Record<string, INodeType | IVersionedNodeType> = {
 	'test.predefinedCredentialRequest': new PredefinedCredentialRequest(),
 	'n8n-nodes-base.manualTrigger': new ManualTrigger(),
 	'n8n-nodes-secrets.secretHttpRequest': new SecretHttpRequest(),
+	'n8n-nodes-secrets.secrets': new Secrets(),
 };
 
 const CREDENTIAL_TYPES: Record<string, ICredentialType> = {

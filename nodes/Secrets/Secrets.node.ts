@@ -1,0 +1,23 @@
+import {
+	type INodeTypeBaseDescription,
+	type IVersionedNodeType,
+	VersionedNodeType,
+} from 'n8n-workflow';
+
+import { SecretsV1 } from './v1/SecretsV1.node';
+
+export class Secrets extends VersionedNodeType {
+	constructor() {
+		const baseDescription: INodeTypeBaseDescription = {
+			displayName: 'Secrets',
+			name: 'secrets',
+			icon: { light: 'file:../../icons/secrets.svg', dark: 'file:../../icons/secrets.dark.svg' },
+			group: ['transform'],
+			subtitle: '={{$parameter["operation"] + ": " + $parameter["resource"]}}',
+			description: 'Manage secrets by name: create, rotate, roll back, audit and issue tokens',
+			defaultVersion: 1,
+		};
+		const nodeVersions: IVersionedNodeType['nodeVersions'] = { 1: new SecretsV1(baseDescription) };
+		super(nodeVersions, baseDescription);
+	}
+}

@@ -1,0 +1,114 @@
+import type { INodeProperties } from 'n8n-workflow';
+
+export const secretLocator: INodeProperties = {
+	displayName: 'Secret',
+	name: 'secret',
+	type: 'resourceLocator',
+	default: { mode: 'list', value: '' },
+	required: true,
+	modes: [
+		{
+			displayName: 'From List',
+			name: 'list',
+			type: 'list',
+			typeOptions: { searchListMethod: 'searchSecretNames', searchable: true },
+		},
+		{
+			displayName: 'By Name',
+			name: 'name',
+			type: 'string',
+			placeholder: 'stripe-key',
+			validation: [
+				{
+					type: 'regex',
+					properties: {
+						regex: '^[A-Za-z0-9_-]{1,128}$',
+						errorMessage: 'Letters, digits, - and _ only',
+					},
+				},
+			],
+		},
+	],
+};
+
+export const environmentOverride: INodeProperties = {
+	displayName: 'Environment',
+	name: 'environment',
+	type: 'string',
+	default: '',
+	placeholder: "The credential's environment",
+	description:
+		"Leave empty for the credential's environment; * is the value shared by all environments",
+};
+
+export const valueFields: INodeProperties[] = [
+	{
+		displayName: 'Value Source',
+		name: 'valueSource',
+		type: 'options',
+		options: [
+			{
+				name: 'Generate a Random Value',
+				value: 'generate',
+				description: 'The value never leaves the store',
+			},
+			{ name: 'Use a Given Value', value: 'value' },
+		],
+		default: 'generate',
+	},
+	{
+		displayName: 'Value',
+		name: 'value',
+		type: 'string',
+		typeOptions: { password: true },
+		default: '',
+		displayOptions: { show: { valueSource: ['value'] } },
+	},
+	{
+		displayName: 'Length',
+		name: 'length',
+		type: 'number',
+		typeOptions: { minValue: 8, maxValue: 4096 },
+		default: 32,
+		displayOptions: { show: { valueSource: ['generate'] } },
+	},
+	{
+		displayName: 'Alphabet',
+		name: 'alphabet',
+		type: 'options',
+		options: [
+			{ name: 'Letters and Digits', value: 'alphanumeric' },
+			{ name: 'Hex', value: 'hex' },
+			{ name: 'Base64url', value: 'base64url' },
+			{ name: 'Printable ASCII', value: 'ascii-printable' },
+		],
+		default: 'alphanumeric',
+		displayOptions: { show: { valueSource: ['generate'] } },
+	},
+];
+
+export const writeOptions: INodeProperties = {
+	displayName: 'Options',
+	name: 'writeOptions',
+	type: 'collection',
+	placeholder: 'Add Option',
+	default: {},
+	options: [
+		{
+			displayName: 'Expected Version',
+			name: 'expectedVersion',
+			type: 'number',
+			default: 0,
+			description: 'Write only if the latest version is still this one (check-and-set)',
+		},
+		{ displayName: 'Expires At', name: 'expiresAt', type: 'dateTime', default: '' },
+		{ displayName: 'Not Before', name: 'notBefore', type: 'dateTime', default: '' },
+		{
+			displayName: 'Reason',
+			name: 'reason',
+			type: 'string',
+			default: '',
+			description: 'Recorded in the audit trail',
+		},
+	],
+};

@@ -1,0 +1,252 @@
+import type { INode } from 'n8n-workflow';
+
+import { closeEmbeddedStores } from '../../src/n8n/connection';
+import { testSecretsStore } from '../../src/n8n/node-support';
+import { N8nHarness, nodeResult, type WorkflowJson } from '../helpers/n8n-harness';
+import { createTestStore, type TestStore } from '../helpers/store';
+
+let t: TestStore;
+let h: N8nHarness;
+const VALUE = 'sk_live_SECRETS_NODE_value';
+
+beforeEach(async () => {
+	t = await createTestStore();
+	t.clock.ms = Date.now();
+	process.env.N8N_SECRETS_DB = t.path;
+	process.env.N8N_SECRETS_MASTER_KEY = t.keyBase64;
+	await t.service.createSecret(t.admin, {
+		name: 'stripe-key',
+		type: 'API_KEY',
+		environment: 'production',
+		value: VALUE,
+		rotationIntervalDays: 30,
+	});
+	h = new N8nHarness();
+});
+
+afterEach(async () => {
+	await closeEmbeddedStores();
+	await t.cleanup();
+	delete process.env.N8N_SECRETS_DB;
+	delete process.env.N8N_SECRETS_MASTER_KEY;
+});
+
+async function credentialFor(
+	role: 'user' | 'operator' | 'revealer' | 'admin',
+	environment = 'production',
+) {
+	const { token } = await t.service.createToken(t.admin, {
+		subject: `wf-${role}`,
+		role,
+		ttl: '1d',
+	});
+	return h.addCredential('secretsStoreApi', role, { connection: 'embedded', token, environment });
+}
+
+function workflow(
+	parameters: INode['parameters'],
+	credential: { id: string; name: string },
+	extra: Partial<INode> = {},
+): WorkflowJson {
+	return {
+		id: 'wf-ops',
+		name: 'Secret operations',
+		nodes: [
+			{
+				id: '1',
+				name: 'Start',
+				type: 'n8n-nodes-base.manualTrigger',
+				typeVersion: 1,
+				position: [0, 0],
+				parameters: {},
+			},
+			{
+				id: '2',
+				name: 'Secrets',
+				type: 'n8n-nodes-secrets.secrets',
+				typeVersion: 1,
+				position: [200, 0],
+				parameters,
+				credentials: { secretsStoreApi: credential },
+				...extra,
+			},
+		],
+		connections: { Start: { main: [[{ node: 'Secrets', type: 'main', index: 0 }]] } },
+	};
+}
+
+const stripe = { __rl: true, mode: 'list', value: 'stripe-key' };
+
+describe('Secrets node', () => {
+	it('lets a use-only token not reveal, and a reveal token reveal, audited with the run', async () => {
+		const user = await credentialFor('user');
+		const denied = await h.run(
+			workflow({ resource: 'secret', operation: 'reveal', secret: stripe }, user),
+		);
+		const err = nodeResult(denied, 'Secrets').error!;
+		expect(err.message).toContain('ACCESS_DENIED');
+		expect(JSON.stringify(denied.data)).not.toContain(VALUE);
+
+		const revealer = await credentialFor('revealer');
+		const run = await h.run(
+			workflow({ resource: 'secret', operation: 'reveal', secret: stripe }, revealer),
+		);
+		expect(nodeResult(run, 'Secrets').items[0].json).toMatchObject({
+			name: 'stripe-key',
+			version: 1,
+			value: VALUE,
+		});
+		const reveal = (await t.service.listAudit(t.admin, { action: 'reveal' })).items[0];
+		expect(reveal).toMatchObject({
+			actor: 'wf-revealer',
+			workflowId: 'wf-ops',
+			workflowName: 'Secret operations',
+			node: 'Secrets',
+		});
+		expect(reveal.executionId).toBeTruthy();
+	});
+
+	it('rotates with a generated value that never appears in the output, then rolls back', async () => {
+		const operator = await credentialFor('operator');
+		const rotated = await h.run(
+			workflow(
+				{
+					resource: 'secret',
+					operation: 'rotate',
+					secret: stripe,
+					valueSource: 'generate',
+					length: 40,
+					alphabet: 'hex',
+				},
+				operator,
+			),
+		);
+		const out = nodeResult(rotated, 'Secrets').items[0].json;
+		expect(out).toMatchObject({ name: 'stripe-key', version: 2, labels: ['current'] });
+		const newValue = (
+			await t.service.reveal(t.admin, { name: 'stripe-key', environment: 'production' })
+		).value;
+		expect(newValue).toMatch(/^[0-9a-f]{40}$/);
+		expect(JSON.stringify(rotated.data)).not.toContain(newValue);
+
+		const back = await h.run(
+			workflow({ resource: 'secret', operation: 'rollback', secret: stripe }, operator),
+		);
+		expect(nodeResult(back, 'Secrets').items[0].json).toMatchObject({
+			version: 1,
+			labels: ['current'],
+		});
+		expect(
+			(await t.service.use(t.admin, { name: 'stripe-key', environment: 'production' })).value,
+		).toBe(VALUE);
+	});
+
+	it('lists secrets due for rotation and expiring, one item per secret, metadata only', async () => {
+		const user = await credentialFor('user');
+		t.clock.ms += 0;
+		const due = await h.run(workflow({ resource: 'maintenance', operation: 'due' }, user));
+		expect(nodeResult(due, 'Secrets').items).toHaveLength(0);
+		await t.service.createSecret(t.admin, {
+			name: 'cert',
+			environment: 'production',
+			value: 'cert-value',
+			expiresAt: new Date(Date.now() + 5 * 86_400_000).toISOString(),
+		});
+		const expiring = await h.run(
+			workflow({ resource: 'maintenance', operation: 'expiring', withinDays: 14 }, user),
+		);
+		const items = nodeResult(expiring, 'Secrets').items;
+		expect(items.map((i) => i.json.name)).toEqual(['cert']);
+		expect(items[0].json).toMatchObject({ environment: 'production', daysLeft: 4, expired: false });
+		expect(JSON.stringify(expiring.data)).not.toContain('cert-value');
+	});
+
+	it('keeps going with an error item per failing item when the node continues on fail', async () => {
+		const user = await credentialFor('user');
+		const run = await h.run(
+			workflow(
+				{
+					resource: 'secret',
+					operation: 'get',
+					secret: { __rl: true, mode: 'name', value: 'missing' },
+				},
+				user,
+				{
+					onError: 'continueRegularOutput',
+				},
+			),
+		);
+		const items = nodeResult(run, 'Secrets').items;
+		expect(items).toEqual([
+			{
+				json: { error: expect.stringContaining('missing'), code: 'SECRET_NOT_FOUND' },
+				pairedItem: { item: 0 },
+			},
+		]);
+	});
+
+	it('does not echo a value it was given in an error about it', async () => {
+		const operator = await credentialFor('operator');
+		await t.service.updateSecret(t.admin, { name: 'stripe-key', maxVersions: 10 });
+		const run = await h.run(
+			workflow(
+				{
+					resource: 'secret',
+					operation: 'setValue',
+					secret: stripe,
+					value: 'has whitespace SECRETVALUE',
+				},
+				operator,
+			),
+		);
+		const err = nodeResult(run, 'Secrets').error!;
+		expect(err.message).toContain('INVALID_INPUT');
+		// The value stands in the node's own parameters, where the user typed it; never in the error.
+		const { node: _node, ...errorWithoutNode } = JSON.parse(JSON.stringify(err)) as Record<
+			string,
+			unknown
+		>;
+		expect(JSON.stringify(errorWithoutNode)).not.toContain('SECRETVALUE');
+		expect(JSON.stringify(nodeResult(run, 'Secrets').items)).not.toContain('SECRETVALUE');
+	});
+});
+
+describe('Secrets Store credential test', () => {
+	const test = (data: Record<string, string>) =>
+		testSecretsStore.call({} as never, { id: '1', name: 'c', type: 'secretsStoreApi', data });
+
+	it('accepts a valid token for its environment', async () => {
+		const { token } = await t.service.createToken(t.admin, {
+			subject: 'n8n',
+			role: 'user',
+			environments: ['production'],
+		});
+		expect(await test({ connection: 'embedded', token, environment: 'production' })).toEqual({
+			status: 'OK',
+			message: expect.stringContaining('Connected as n8n'),
+		});
+	});
+
+	it('says what is wrong: environment, revoked token, unknown store', async () => {
+		const { token, info } = await t.service.createToken(t.admin, {
+			subject: 'n8n',
+			role: 'user',
+			environments: ['production'],
+		});
+		expect(await test({ connection: 'embedded', token, environment: 'staging' })).toEqual({
+			status: 'Error',
+			message: expect.stringContaining('Wrong environment'),
+		});
+		await t.service.revokeToken(t.admin, info.jti);
+		expect(await test({ connection: 'embedded', token, environment: 'production' })).toEqual({
+			status: 'Error',
+			message: expect.stringContaining('revoked'),
+		});
+		await closeEmbeddedStores();
+		process.env.N8N_SECRETS_DB = `${t.dir}/elsewhere.db`;
+		expect(await test({ connection: 'embedded', token, environment: 'production' })).toEqual({
+			status: 'Error',
+			message: expect.stringContaining('Unknown store'),
+		});
+	});
+});
