@@ -6,7 +6,7 @@
  */
 import { randomUUID } from 'node:crypto';
 
-import { ExecutionLifecycleHooks, WorkflowExecute } from 'n8n-core';
+import { ExecutionLifecycleHooks, PollContext, WorkflowExecute } from 'n8n-core';
 import {
 	type ICredentialDataDecryptedObject,
 	type IDataObject,
@@ -33,6 +33,7 @@ import { SecretReferenceAuth } from '../../credentials/SecretReferenceAuth.crede
 import { SecretsStoreApi } from '../../credentials/SecretsStoreApi.credentials';
 import { SecretHttpRequest } from '../../nodes/SecretHttpRequest/SecretHttpRequest.node';
 import { Secrets } from '../../nodes/Secrets/Secrets.node';
+import { SecretsTrigger } from '../../nodes/SecretsTrigger/SecretsTrigger.node';
 
 /** n8n's Manual Trigger, as far as the engine is concerned: a start node that emits one empty item. */
 class ManualTrigger implements INodeType {
@@ -90,6 +91,7 @@ const NODE_TYPES: Record<string, INodeType | IVersionedNodeType> = {
 	'n8n-nodes-base.manualTrigger': new ManualTrigger(),
 	'n8n-nodes-secrets.secretHttpRequest': new SecretHttpRequest(),
 	'n8n-nodes-secrets.secrets': new Secrets(),
+	'n8n-nodes-secrets.secretsTrigger': new SecretsTrigger(),
 };
 
 const CREDENTIAL_TYPES: Record<string, ICredentialType> = {
@@ -184,20 +186,56 @@ export class N8nHarness {
 		return { id, name };
 	}
 
-	/** Runs the workflow from its Manual Trigger, as "Execute workflow" in the editor does. */
-	async run(json: WorkflowJson, mode: 'manual' | 'trigger' = 'manual'): Promise<IRun> {
-		const workflow = new Workflow({
-			id: json.id ?? randomUUID(),
+	/** Static data per workflow id, kept between polls as n8n keeps it for an active workflow. */
+	private readonly staticData = new Map<string, IDataObject>();
+
+	private workflow(json: WorkflowJson): Workflow {
+		const id = json.id ?? randomUUID();
+		if (!this.staticData.has(id)) this.staticData.set(id, {});
+		return new Workflow({
+			id,
 			name: json.name,
 			nodes: json.nodes,
 			connections: json.connections,
 			active: false,
 			nodeTypes,
-			staticData: {},
+			staticData: this.staticData.get(id),
 			settings: {},
 		});
+	}
+
+	/** Runs the workflow from its Manual Trigger, as "Execute workflow" in the editor does. */
+	async run(json: WorkflowJson, mode: 'manual' | 'trigger' = 'manual'): Promise<IRun> {
+		const workflow = this.workflow(json);
+		const start = json.nodes.find((n) => n.type === 'n8n-nodes-base.manualTrigger');
+		return new WorkflowExecute(this.additionalData(json, mode), mode).run({
+			workflow,
+			startNode: start,
+		});
+	}
+
+	/**
+	 * One poll of a polling trigger, as n8n's poller runs it for an active workflow ('trigger') or for
+	 * "Fetch test event" ('manual'): the node's own poll() in n8n-core's PollContext.
+	 */
+	async poll(
+		json: WorkflowJson,
+		nodeName: string,
+		mode: 'manual' | 'trigger' = 'trigger',
+	): Promise<INodeExecutionData[][] | null> {
+		const workflow = this.workflow(json);
+		const node = workflow.getNode(nodeName)!;
+		const type = nodeTypes.getByNameAndVersion(node.type, node.typeVersion);
+		const context = new PollContext(workflow, node, this.additionalData(json, mode), mode, 'init');
+		return type.poll!.call(context);
+	}
+
+	private additionalData(
+		json: WorkflowJson,
+		mode: 'manual' | 'trigger',
+	): IWorkflowExecuteAdditionalData {
 		const executionId = String(Math.floor(Math.random() * 1e9));
-		const additionalData = {
+		return {
 			credentialsHelper: new TestCredentialsHelper(this.credentials),
 			hooks: new ExecutionLifecycleHooks(mode, executionId, { ...json, active: false } as never),
 			executionId,
@@ -223,8 +261,6 @@ export class N8nHarness {
 				throw new Error('the Code node is not used in these tests');
 			},
 		} as unknown as IWorkflowExecuteAdditionalData;
-		const start = json.nodes.find((n) => n.type === 'n8n-nodes-base.manualTrigger');
-		return new WorkflowExecute(additionalData, mode).run({ workflow, startNode: start });
 	}
 }
 

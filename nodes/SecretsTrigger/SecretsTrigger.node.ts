@@ -1,0 +1,104 @@
+import {
+	type IDataObject,
+	type INodeExecutionData,
+	type INodeType,
+	type INodeTypeDescription,
+	type IPollFunctions,
+	NodeConnectionTypes,
+} from 'n8n-workflow';
+
+import { nodeError, openSession, testSecretsStore } from '../../src/n8n/node-support';
+import { type TriggerEvent, type TriggerState, pollSecretEvents } from '../../src/n8n/trigger';
+
+export class SecretsTrigger implements INodeType {
+	description: INodeTypeDescription = {
+		displayName: 'Secrets Trigger',
+		name: 'secretsTrigger',
+		icon: { light: 'file:../../icons/secrets.svg', dark: 'file:../../icons/secrets.dark.svg' },
+		group: ['trigger'],
+		version: 1,
+		subtitle: '={{$parameter["event"]}}',
+		description:
+			'Starts a workflow when secrets near expiry, fall due for rotation, change, or are denied',
+		defaults: { name: 'Secrets Trigger' },
+		polling: true,
+		inputs: [],
+		outputs: [NodeConnectionTypes.Main],
+		credentials: [{ name: 'secretsStoreApi', required: true, testedBy: 'secretsStoreApiTest' }],
+		properties: [
+			{
+				displayName: 'Event',
+				name: 'event',
+				type: 'options',
+				options: [
+					{
+						name: 'Expiring Soon',
+						value: 'expiring',
+						description: 'A current value expires within N days (or has expired)',
+					},
+					{
+						name: 'Due for Rotation',
+						value: 'due',
+						description: 'A current value is older than its rotation interval',
+					},
+					{
+						name: 'Value Changed',
+						value: 'changed',
+						description:
+							'Created, set, rotated, promoted, rolled back or deleted (needs audit:read)',
+					},
+					{
+						name: 'Access Denied',
+						value: 'denied',
+						description: 'Someone was refused a secret (needs audit:read)',
+					},
+				],
+				default: 'expiring',
+			},
+			{
+				displayName: 'Within Days',
+				name: 'withinDays',
+				type: 'number',
+				typeOptions: { minValue: 0 },
+				default: 14,
+				displayOptions: { show: { event: ['expiring'] } },
+			},
+			{
+				displayName: 'Environment',
+				name: 'environment',
+				type: 'string',
+				default: '',
+				description: 'Empty for all environments the token may see',
+				displayOptions: { show: { event: ['expiring', 'due'] } },
+			},
+		],
+	};
+
+	methods = { credentialTest: { secretsStoreApiTest: testSecretsStore } };
+
+	async poll(this: IPollFunctions): Promise<INodeExecutionData[][] | null> {
+		const event = this.getNodeParameter('event') as TriggerEvent;
+		const state = this.getWorkflowStaticData('node') as TriggerState & IDataObject;
+		try {
+			const { service, caller } = await openSession(this);
+			const items = await pollSecretEvents(
+				service,
+				caller,
+				{
+					event,
+					withinDays:
+						event === 'expiring' ? (this.getNodeParameter('withinDays', 14) as number) : 0,
+					environment:
+						event === 'expiring' || event === 'due'
+							? (this.getNodeParameter('environment', '') as string) || undefined
+							: undefined,
+				},
+				state,
+				this.getMode() === 'manual',
+			);
+			return items.length ? [this.helpers.returnJsonArray(items)] : null;
+		} catch (err) {
+			throw nodeError(this.getNode(), err, 0);
+		}
+	}
+}
