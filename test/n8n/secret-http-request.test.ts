@@ -174,6 +174,53 @@ describe('Secret HTTP Request in a real n8n execution', () => {
 		expect(JSON.parse(req.body)).toEqual({ nested: { token: PROD }, plain: '[[secret:api-key]]' });
 	});
 
+	it('sends form and raw bodies with references, and returns binary and echoed headers scrubbed', async () => {
+		await h.run(
+			workflow({
+				method: 'POST',
+				url: `${base}/form`,
+				authPlacement: 'none',
+				bodyType: 'form',
+				form: { parameters: [{ name: 'client_secret', value: '[[secret:api-key]]' }] },
+			}),
+		);
+		await h.run(
+			workflow({
+				method: 'PUT',
+				url: `${base}/raw`,
+				authPlacement: 'none',
+				bodyType: 'raw',
+				rawBody: 'key: [[secret:api-key]]',
+				rawContentType: 'text/yaml',
+			}),
+		);
+		expect(new URLSearchParams(seen[0].body).get('client_secret')).toBe(PROD);
+		expect(seen[0].headers['content-type']).toBe('application/x-www-form-urlencoded');
+		expect(seen[1].body).toBe(`key: ${PROD}`);
+		expect(seen[1].headers['content-type']).toBe('text/yaml');
+
+		answer = (req, _body, res) => {
+			res.setHeader('content-type', 'application/octet-stream');
+			res.setHeader('x-echo', String(req.headers.authorization));
+			res.end(
+				Buffer.concat([Buffer.from([0, 1, 2]), Buffer.from(String(req.headers.authorization))]),
+			);
+		};
+		const run = await h.run(
+			workflow(
+				bearer(`${base}/file`, { options: { fullResponse: true, responseFormat: 'binary' } }),
+			),
+		);
+		const item = nodeResult(run, 'Call API').items[0];
+		expect((item.json as { headers: Record<string, string> }).headers['x-echo']).toBe(
+			'Bearer [redacted:api-key]',
+		);
+		const binary = Buffer.from(item.binary!.data.data, 'base64');
+		expect(binary.includes(Buffer.from(PROD))).toBe(false);
+		expect(binary.includes(Buffer.from('[redacted:api-key]'))).toBe(true);
+		expectNoLeak(run.data);
+	});
+
 	it('uses a value rotated between two executions in the second one', async () => {
 		const wf = workflow(bearer(`${base}/x`));
 		await h.run(wf);
