@@ -1651,7 +1651,12 @@ export class SecretsService {
 			await masterKeys.insert(tx, nextId, next.checkValue, salt, now);
 			await masterKeys.retireAllBut(tx, nextId, now);
 			const all = await dataKeys.all(tx);
-			for (const row of all) await dataKeys.rewrap(tx, this.keys.keyring.rewrap(row, next, nextId));
+			for (const row of all) {
+				// Unwrapped (and cached) under the old key first: the audit event below, in this same
+				// transaction, seals with these data keys after their rows already hold the new wrapping.
+				this.keys.keyring.unwrap(row);
+				await dataKeys.rewrap(tx, this.keys.keyring.rewrap(row, next, nextId));
+			}
 			for (const { id: tenant } of await tenants.all(tx)) {
 				await this.audit(tx, tenant, {
 					actor: p.subject,

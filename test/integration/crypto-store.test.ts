@@ -273,6 +273,26 @@ describe('master key', () => {
 		expect((await reopened.listAudit(t.admin, { action: 'key.rotate' })).items).toHaveLength(1);
 	});
 
+	it('replaces the master key and re-encrypts in one call, in a freshly opened process', async () => {
+		await t.service.createSecret(t.admin, {
+			name: 'k',
+			environment: 'production',
+			value: 'fresh-value',
+		});
+		await t.service.close();
+		// Nothing is cached in a new process: every data key is unwrapped from its row.
+		const fresh = await t.open();
+		const next = rawKeyProvider(randomBytes(32).toString('base64'), 'new key');
+		const r = await fresh.rotateMasterKey(t.admin, { newKey: next, reencrypt: true });
+		expect(r).toEqual({ rewrapped: 1, reencrypted: 1 });
+		await fresh.close();
+		const reopened = await t.open({}, next);
+		expect((await reopened.reveal(t.admin, { name: 'k', environment: 'production' })).value).toBe(
+			'fresh-value',
+		);
+		expect((await reopened.verifyAudit(t.admin)).ok).toBe(true);
+	});
+
 	it('re-encrypts every value under a new data key, resumably after an interruption', async () => {
 		for (let i = 0; i < 7; i++) {
 			await t.service.createSecret(t.admin, {
