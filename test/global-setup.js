@@ -1,5 +1,5 @@
 // Some suites run the package as users do: the built CLI in a child process, several OS processes on
-// one store. Build it once before any suite starts, so they never see a stale or half-written dist/.
+// one store, n8n's own package loader. Build it once before any suite starts, so they never see a stale or half-written dist/.
 const { execFileSync } = require('node:child_process');
 const path = require('node:path');
 

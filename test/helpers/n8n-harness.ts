@@ -6,7 +6,12 @@
  */
 import { randomUUID } from 'node:crypto';
 
-import { ExecutionLifecycleHooks, PollContext, WorkflowExecute } from 'n8n-core';
+import {
+	ExecutionLifecycleHooks,
+	LoadOptionsContext,
+	PollContext,
+	WorkflowExecute,
+} from 'n8n-core';
 import {
 	type ICredentialDataDecryptedObject,
 	type IDataObject,
@@ -18,6 +23,7 @@ import {
 	type INode,
 	type INodeCredentialsDetails,
 	type INodeExecutionData,
+	type INodeListSearchResult,
 	type INodeProperties,
 	type INodeType,
 	type INodeTypes,
@@ -228,6 +234,25 @@ export class N8nHarness {
 		const type = nodeTypes.getByNameAndVersion(node.type, node.typeVersion);
 		const context = new PollContext(workflow, node, this.additionalData(json, mode), mode, 'init');
 		return type.poll!.call(context);
+	}
+
+	/** A resource locator's list search, as the editor calls it while the user types. */
+	async listSearch(
+		json: WorkflowJson,
+		nodeName: string,
+		method: string,
+		filter?: string,
+	): Promise<INodeListSearchResult> {
+		const workflow = this.workflow(json);
+		const node = workflow.getNode(nodeName)!;
+		const type = nodeTypes.getByNameAndVersion(node.type, node.typeVersion);
+		const context = new LoadOptionsContext(
+			workflow,
+			node,
+			this.additionalData(json, 'manual'),
+			'parameters.secret',
+		);
+		return type.methods!.listSearch![method].call(context, filter);
 	}
 
 	private additionalData(

@@ -1,7 +1,7 @@
 import type { INode } from 'n8n-workflow';
 
 import { closeEmbeddedStores } from '../../src/n8n/connection';
-import { testSecretsStore } from '../../src/n8n/node-support';
+import { testSecretReferenceAuth, testSecretsStore } from '../../src/n8n/node-support';
 import { N8nHarness, nodeResult, type WorkflowJson } from '../helpers/n8n-harness';
 import { createTestStore, type TestStore } from '../helpers/store';
 
@@ -248,5 +248,87 @@ describe('Secrets Store credential test', () => {
 			status: 'Error',
 			message: expect.stringContaining('Unknown store'),
 		});
+	});
+});
+
+describe('secret picker', () => {
+	it('lists the names the token may see, with their version in its environment, filtered as the user types', async () => {
+		await t.service.createSecret(t.admin, {
+			name: 'stripe-webhook',
+			environment: 'staging',
+			value: 'whsec',
+		});
+		await t.service.createSecret(t.admin, {
+			name: 'payroll-db',
+			environment: 'production',
+			value: 'pw',
+		});
+		const { token } = await t.service.createToken(t.admin, {
+			subject: 'builder',
+			role: 'user',
+			secrets: ['stripe-*'],
+		});
+		const cred = h.addCredential('secretsStoreApi', 'builder', {
+			connection: 'embedded',
+			token,
+			environment: 'production',
+		});
+		const wf = workflow({ resource: 'secret', operation: 'get', secret: stripe }, cred);
+		const all = await h.listSearch(wf, 'Secrets', 'searchSecretNames');
+		expect(all.results).toEqual([
+			{ name: 'stripe-key', value: 'stripe-key', description: 'API_KEY, v1 in production' },
+			{
+				name: 'stripe-webhook',
+				value: 'stripe-webhook',
+				description: 'CUSTOM, no value in production',
+			},
+		]);
+		expect(
+			(await h.listSearch(wf, 'Secrets', 'searchSecretNames', 'stripe-w')).results.map(
+				(r) => r.name,
+			),
+		).toEqual(['stripe-webhook']);
+	});
+});
+
+describe('Secret Reference Auth credential test', () => {
+	const test = (data: Record<string, string>) =>
+		testSecretReferenceAuth.call({} as never, {
+			id: '1',
+			name: 'c',
+			type: 'secretReferenceAuth',
+			data,
+		});
+
+	it('resolves every reference without showing a value, bound secrets included', async () => {
+		await t.service.updateSecret(t.admin, { name: 'stripe-key', allowedHosts: ['*.stripe.com'] });
+		const { token } = await t.service.createToken(t.admin, { subject: 'n8n', role: 'user' });
+		const r = await test({
+			connection: 'embedded',
+			token,
+			environment: 'production',
+			placement: 'bearer',
+			reference: '[[secret:stripe-key]]',
+		});
+		expect(r).toEqual({
+			status: 'OK',
+			message: 'Resolves in production: stripe-key v1 (only for *.stripe.com).',
+		});
+		expect(r.message).not.toContain(VALUE);
+	});
+
+	it('names the reference that does not resolve', async () => {
+		const { token } = await t.service.createToken(t.admin, { subject: 'n8n', role: 'user' });
+		const r = await test({
+			connection: 'embedded',
+			token,
+			environment: 'production',
+			placement: 'basic',
+			userReference: 'app',
+			passReference: '[[secret:db-pass]]',
+		});
+		expect(r.status).toBe('Error');
+		expect(r.message).toContain('SECRET_NOT_FOUND');
+		expect(r.message).toContain('db-pass');
 	});
 });

@@ -8,7 +8,8 @@ import * as token from './token/Token.resource';
 export const versionDescription: INodeTypeDescription = {
 	displayName: 'Secrets',
 	name: 'secrets',
-	icon: { light: 'file:../../../icons/secrets.svg', dark: 'file:../../../icons/secrets.dark.svg' },
+	// Relative to the node's entry file (Secrets.node.js), which is where n8n resolves icons from.
+	icon: { light: 'file:../../icons/secrets.svg', dark: 'file:../../icons/secrets.dark.svg' },
 	group: ['transform'],
 	version: 1,
 	subtitle: '={{$parameter["operation"] + ": " + $parameter["resource"]}}',
