@@ -345,6 +345,21 @@ describe('Secret HTTP Request in a real n8n execution', () => {
 		expect(uses[0].executionId).toBeTruthy();
 	});
 
+	it('turns an expired secret into a node error that says so, without sending anything', async () => {
+		await t.service.setValue(t.admin, {
+			name: 'api-key',
+			environment: 'production',
+			value: 'sk_live_short_lived',
+			expiresAt: new Date(Date.now() + 1000).toISOString(),
+		});
+		await new Promise((r) => setTimeout(r, 1100));
+		const run = await h.run(workflow(bearer(`${base}/x`)));
+		const { error } = nodeResult(run, 'Call API');
+		expect(error!.message).toContain('SECRET_EXPIRED');
+		expect(error!.message).toContain('Rotate it');
+		expect(seen).toHaveLength(0);
+	});
+
 	it('turns a missing secret into a node error with the item index', async () => {
 		const run = await h.run(
 			workflow({
