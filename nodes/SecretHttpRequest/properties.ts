@@ -1,5 +1,7 @@
 import type { INodeProperties } from 'n8n-workflow';
 
+import { secretLocator } from '../../src/n8n/descriptions';
+
 const nameValue = (what: string) => ({
 	displayName: 'Parameter',
 	name: 'parameters',
@@ -70,40 +72,13 @@ export const properties: INodeProperties[] = [
 		default: 'bearer',
 	},
 	{
-		displayName: 'Secret',
-		name: 'secret',
-		type: 'resourceLocator',
-		default: { mode: 'list', value: '' },
-		required: true,
+		...secretLocator,
 		displayOptions: {
 			show: {
 				authentication: ['secretsStore'],
 				authPlacement: ['bearer', 'header', 'query', 'basic'],
 			},
 		},
-		modes: [
-			{
-				displayName: 'From List',
-				name: 'list',
-				type: 'list',
-				typeOptions: { searchListMethod: 'searchSecretNames', searchable: true },
-			},
-			{
-				displayName: 'By Name',
-				name: 'name',
-				type: 'string',
-				placeholder: 'stripe-key',
-				validation: [
-					{
-						type: 'regex',
-						properties: {
-							regex: '^[A-Za-z0-9_-]{1,128}$',
-							errorMessage: 'Letters, digits, - and _ only',
-						},
-					},
-				],
-			},
-		],
 	},
 	{
 		displayName: 'Header or Parameter Name',

@@ -297,3 +297,25 @@ export function nodeResult(
 	const task = run.data.resultData.runData[nodeName]?.[0];
 	return { items: task?.data?.main?.[0] ?? [], error: task?.error as Error | undefined };
 }
+
+/** A workflow of a Manual Trigger followed by one node, the shape most node tests need. */
+export function manualWorkflow(
+	workflow: { id: string; name: string },
+	node: Pick<INode, 'name' | 'type' | 'parameters'> & Partial<INode>,
+): WorkflowJson {
+	return {
+		...workflow,
+		nodes: [
+			{
+				id: '1',
+				name: 'Start',
+				type: 'n8n-nodes-base.manualTrigger',
+				typeVersion: 1,
+				position: [0, 0],
+				parameters: {},
+			},
+			{ id: '2', typeVersion: 1, position: [200, 0], ...node },
+		],
+		connections: { Start: { main: [[{ node: node.name, type: 'main', index: 0 }]] } },
+	};
+}

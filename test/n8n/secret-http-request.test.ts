@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import type { INode } from 'n8n-workflow';
 
 import { closeEmbeddedStores } from '../../src/n8n/connection';
-import { N8nHarness, nodeResult, type WorkflowJson } from '../helpers/n8n-harness';
+import { N8nHarness, manualWorkflow, nodeResult, type WorkflowJson } from '../helpers/n8n-harness';
 import { createTestStore, type TestStore } from '../helpers/store';
 
 interface Seen {
@@ -85,31 +85,16 @@ function workflow(
 	credential = storeCredential('production'),
 	extra: Partial<INode> = {},
 ): WorkflowJson {
-	return {
-		id: 'wf-pay',
-		name: 'Charge customers',
-		nodes: [
-			{
-				id: '1',
-				name: 'Start',
-				type: 'n8n-nodes-base.manualTrigger',
-				typeVersion: 1,
-				position: [0, 0],
-				parameters: {},
-			},
-			{
-				id: '2',
-				name: 'Call API',
-				type: 'n8n-nodes-secrets.secretHttpRequest',
-				typeVersion: 1,
-				position: [200, 0],
-				parameters,
-				credentials: { secretsStoreApi: credential },
-				...extra,
-			},
-		],
-		connections: { Start: { main: [[{ node: 'Call API', type: 'main', index: 0 }]] } },
-	};
+	return manualWorkflow(
+		{ id: 'wf-pay', name: 'Charge customers' },
+		{
+			name: 'Call API',
+			type: 'n8n-nodes-secrets.secretHttpRequest',
+			parameters,
+			credentials: { secretsStoreApi: credential },
+			...extra,
+		},
+	);
 }
 
 const bearer = (url: string, extra: INode['parameters'] = {}) => ({

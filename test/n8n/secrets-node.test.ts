@@ -2,7 +2,7 @@ import type { INode } from 'n8n-workflow';
 
 import { closeEmbeddedStores } from '../../src/n8n/connection';
 import { testSecretReferenceAuth, testSecretsStore } from '../../src/n8n/node-support';
-import { N8nHarness, nodeResult, type WorkflowJson } from '../helpers/n8n-harness';
+import { N8nHarness, manualWorkflow, nodeResult, type WorkflowJson } from '../helpers/n8n-harness';
 import { createTestStore, type TestStore } from '../helpers/store';
 
 let t: TestStore;
@@ -48,31 +48,16 @@ function workflow(
 	credential: { id: string; name: string },
 	extra: Partial<INode> = {},
 ): WorkflowJson {
-	return {
-		id: 'wf-ops',
-		name: 'Secret operations',
-		nodes: [
-			{
-				id: '1',
-				name: 'Start',
-				type: 'n8n-nodes-base.manualTrigger',
-				typeVersion: 1,
-				position: [0, 0],
-				parameters: {},
-			},
-			{
-				id: '2',
-				name: 'Secrets',
-				type: 'n8n-nodes-secrets.secrets',
-				typeVersion: 1,
-				position: [200, 0],
-				parameters,
-				credentials: { secretsStoreApi: credential },
-				...extra,
-			},
-		],
-		connections: { Start: { main: [[{ node: 'Secrets', type: 'main', index: 0 }]] } },
-	};
+	return manualWorkflow(
+		{ id: 'wf-ops', name: 'Secret operations' },
+		{
+			name: 'Secrets',
+			type: 'n8n-nodes-secrets.secrets',
+			parameters,
+			credentials: { secretsStoreApi: credential },
+			...extra,
+		},
+	);
 }
 
 const stripe = { __rl: true, mode: 'list', value: 'stripe-key' };

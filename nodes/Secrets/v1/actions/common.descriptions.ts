@@ -1,35 +1,6 @@
 import type { INodeProperties } from 'n8n-workflow';
 
-export const secretLocator: INodeProperties = {
-	displayName: 'Secret',
-	name: 'secret',
-	type: 'resourceLocator',
-	default: { mode: 'list', value: '' },
-	required: true,
-	modes: [
-		{
-			displayName: 'From List',
-			name: 'list',
-			type: 'list',
-			typeOptions: { searchListMethod: 'searchSecretNames', searchable: true },
-		},
-		{
-			displayName: 'By Name',
-			name: 'name',
-			type: 'string',
-			placeholder: 'stripe-key',
-			validation: [
-				{
-					type: 'regex',
-					properties: {
-						regex: '^[A-Za-z0-9_-]{1,128}$',
-						errorMessage: 'Letters, digits, - and _ only',
-					},
-				},
-			],
-		},
-	],
-};
+export { secretLocator } from '../../../../src/n8n/descriptions';
 
 export const environmentOverride: INodeProperties = {
 	displayName: 'Environment',
