@@ -41,6 +41,9 @@ import { SecretHttpRequest } from '../../nodes/SecretHttpRequest/SecretHttpReque
 import { Secrets } from '../../nodes/Secrets/Secrets.node';
 import { SecretsTrigger } from '../../nodes/SecretsTrigger/SecretsTrigger.node';
 
+// n8n's logger reports every node error it sees on the console; the tests assert on those errors.
+process.env.N8N_LOG_LEVEL ??= 'silent';
+
 /** n8n's Manual Trigger, as far as the engine is concerned: a start node that emits one empty item. */
 class ManualTrigger implements INodeType {
 	description = {
