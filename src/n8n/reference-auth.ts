@@ -5,6 +5,14 @@ import { hostOfUrl } from '../core/matching';
 import { backendFor, callerOf, connectionFromCredential } from './connection';
 import { RequestSecrets } from './references';
 
+/**
+ * Where the request goes. n8n's own HTTP Request node still builds requests in the older `request`
+ * format, with the address in `uri` instead of `url`.
+ */
+function destinationOf(options: IHttpRequestOptions & { uri?: string }): string {
+	return hostOfUrl(options.url ?? options.uri ?? '', options.baseURL);
+}
+
 export async function applySecretReferenceAuth(
 	credentials: ICredentialDataDecryptedObject,
 	requestOptions: IHttpRequestOptions,
@@ -19,7 +27,7 @@ export async function applySecretReferenceAuth(
 			await backendFor(conn),
 			callerOf(conn, { node: 'Secret Reference Auth credential' }),
 			conn.environment,
-			hostOfUrl(requestOptions.url, requestOptions.baseURL),
+			destinationOf(requestOptions),
 		);
 	}
 	const text = (field: string) => String(credentials[field] ?? '');

@@ -6,7 +6,15 @@
 import { execFile, execFileSync } from 'node:child_process';
 import { promisify } from 'node:util';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+	existsSync,
+	mkdtempSync,
+	readdirSync,
+	readFileSync,
+	rmSync,
+	statSync,
+	writeFileSync,
+} from 'node:fs';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -33,6 +41,8 @@ const seen: { path: string; headers: IncomingMessage['headers'] }[] = [];
 
 const PROD = `sk_e2e_prod_${randomBytes(6).toString('hex')}`;
 const STAGING = `sk_e2e_staging_${randomBytes(6).toString('hex')}`;
+const ROTATED = `sk_e2e_rotated_${randomBytes(6).toString('hex')}`;
+const REVEALED = `reveal_me_${randomBytes(6).toString('hex')}`;
 
 /**
  * Runs one n8n command. Asynchronous on purpose: the HTTP server the workflows call lives in this
@@ -196,5 +206,158 @@ describe('inside a real n8n', () => {
 			expect(text).not.toContain(STAGING);
 			expect(text).toContain('[redacted:api-key]');
 		}
+	});
+
+	it("authenticates n8n's own HTTP Request node through the Secret Reference Auth credential", async () => {
+		const user = secrets([
+			'token',
+			'create',
+			'--role',
+			'user',
+			'--subject',
+			'n8n-http-node',
+		]).trim();
+		const credential = await importCredential('secretReferenceAuth', {
+			connection: 'embedded',
+			token: user,
+			environment: 'production',
+			placement: 'header',
+			headerName: 'X-Api-Key',
+			reference: '[[secret:api-key]]',
+		});
+		const run = await runNode({
+			name: 'Node',
+			type: 'n8n-nodes-base.httpRequest',
+			typeVersion: 4.2,
+			parameters: {
+				method: 'GET',
+				url: `${base}/native`,
+				authentication: 'predefinedCredentialType',
+				nodeCredentialType: 'secretReferenceAuth',
+				options: {},
+			},
+			credentials: { secretReferenceAuth: credential },
+		});
+		expect({ status: run.status, error: (run.data.resultData as { error?: { message: string } }).error?.message }).toEqual({
+			status: 'success',
+			error: undefined,
+		});
+		expect(seen[seen.length - 1]).toMatchObject({
+			path: '/native',
+			headers: { 'x-api-key': PROD },
+		});
+	});
+
+	it('uses a value rotated between two executions, and the rolled-back one after a rollback', async () => {
+		const user = secrets(['token', 'create', '--role', 'user', '--subject', 'n8n-rotation']).trim();
+		const credential = await importCredential('secretsStoreApi', {
+			connection: 'embedded',
+			token: user,
+			environment: 'production',
+		});
+		const call = () =>
+			runNode({
+				name: 'Node',
+				type: 'n8n-nodes-secrets.secretHttpRequest',
+				parameters: {
+					method: 'GET',
+					url: `${base}/rotation`,
+					authPlacement: 'bearer',
+					secret: { __rl: true, mode: 'name', value: 'api-key' },
+				},
+				credentials: { secretsStoreApi: credential },
+			});
+		secrets(['secret', 'rotate', 'api-key', '--env', 'production', '--value-stdin'], ROTATED);
+		await call();
+		secrets(['secret', 'rollback', 'api-key', '--env', 'production']);
+		await call();
+		expect(seen.slice(-2).map((s) => s.headers.authorization)).toEqual([
+			`Bearer ${ROTATED}`,
+			`Bearer ${PROD}`,
+		]);
+	});
+
+	it('refuses a reveal to a use token, and outputs it for a reveal token, audited with the run', async () => {
+		secrets(['secret', 'set', 'reveal-me', '--env', 'production', '--value-stdin'], REVEALED);
+		const reveal = (token: string) =>
+			importCredential('secretsStoreApi', {
+				connection: 'embedded',
+				token,
+				environment: 'production',
+			}).then((credential) =>
+				runNode({
+					name: 'Node',
+					type: 'n8n-nodes-secrets.secrets',
+					parameters: {
+						resource: 'secret',
+						operation: 'reveal',
+						secret: { __rl: true, mode: 'name', value: 'reveal-me' },
+					},
+					credentials: { secretsStoreApi: credential },
+				}),
+			);
+		const denied = await reveal(
+			secrets(['token', 'create', '--role', 'user', '--subject', 'n8n-user']).trim(),
+		);
+		expect(denied.status).toBe('error');
+		expect(JSON.stringify(denied)).toContain('ACCESS_DENIED');
+		expect(JSON.stringify(denied)).not.toContain(REVEALED);
+		const revealed = await reveal(
+			secrets(['token', 'create', '--role', 'revealer', '--subject', 'n8n-revealer']).trim(),
+		);
+		expect(revealed.status).toBe('success');
+		expect(JSON.stringify(revealed.data.resultData.runData.Node[0].data)).toContain(REVEALED);
+		const events = JSON.parse(secrets(['audit', 'list', '--action', 'reveal', '--json'])) as {
+			actor: string;
+			workflowId: string;
+			executionId: string;
+		}[];
+		expect(events).toEqual([
+			expect.objectContaining({
+				actor: 'n8n-revealer',
+				workflowId: expect.stringMatching(/^wfe2e/),
+				executionId: expect.any(String),
+			}),
+		]);
+	});
+
+	it('leaves no value anywhere in n8n but the one deliberate reveal', async () => {
+		await n8n(['export:workflow', '--all', `--output=${join(dir, 'workflows.json')}`]);
+		await n8n([
+			'export:credentials',
+			'--all',
+			'--decrypted',
+			`--output=${join(dir, 'credentials.json')}`,
+		]);
+		const n8nDir = join(dir, '.n8n');
+		const places = [
+			...readdirSync(n8nDir)
+				.filter((f) => f.startsWith('database.sqlite'))
+				.map((f) => join(n8nDir, f)),
+			...readdirSync(n8nDir)
+				.filter((f) => /\.log$|event/.test(f))
+				.map((f) => join(n8nDir, f)),
+			join(dir, 'workflows.json'),
+			join(dir, 'credentials.json'),
+		].filter((f) => existsSync(f) && statSync(f).isFile());
+		const forms = (v: string) => [
+			v,
+			Buffer.from(v).toString('base64'),
+			encodeURIComponent(v),
+			JSON.stringify(v).slice(1, -1),
+		];
+		const hits: string[] = [];
+		for (const value of [PROD, STAGING, ROTATED]) {
+			for (const form of forms(value)) {
+				for (const place of places)
+					if (readFileSync(place).includes(Buffer.from(form))) hits.push(`${place}: ${value}`);
+			}
+		}
+		const revealHits = places.filter((p) => readFileSync(p).includes(Buffer.from(REVEALED)));
+		console.log(
+			`leak audit: ${3 * 4} value forms searched in ${places.length} places; ${hits.length} hits; the revealed value found in ${revealHits.length} (the execution that revealed it)`,
+		);
+		expect(places.length).toBeGreaterThanOrEqual(4);
+		expect(hits).toEqual([]);
 	});
 });
