@@ -5,8 +5,11 @@
  */
 import { execFile, execFileSync } from 'node:child_process';
 import { promisify } from 'node:util';
+
+import { rawSql } from '../helpers/store';
 import { randomBytes } from 'node:crypto';
 import {
+	appendFileSync,
 	existsSync,
 	mkdtempSync,
 	readdirSync,
@@ -38,6 +41,10 @@ let admin: string;
 let server: Server;
 let base: string;
 const seen: { path: string; headers: IncomingMessage['headers'] }[] = [];
+/** What the API in the rotation example answers when asked to verify a new value. */
+let verifyStatus = 200;
+/** Further values the suite used, for the leak audit. */
+const usedValues: string[] = [];
 
 const PROD = `sk_e2e_prod_${randomBytes(6).toString('hex')}`;
 const STAGING = `sk_e2e_staging_${randomBytes(6).toString('hex')}`;
@@ -49,15 +56,19 @@ const REVEALED = `reveal_me_${randomBytes(6).toString('hex')}`;
  * process, and a synchronous child would block it from answering.
  */
 async function n8n(args: string[]): Promise<string> {
+	let stdout = '';
+	let stderr = '';
 	try {
-		const { stdout } = await promisify(execFile)(process.execPath, [n8nBin, ...args], {
+		({ stdout, stderr } = await promisify(execFile)(process.execPath, [n8nBin, ...args], {
 			env,
 			maxBuffer: 256 * 1024 * 1024,
-		});
-		return stdout;
+		}));
 	} catch (err) {
-		return String((err as { stdout?: string }).stdout ?? '');
+		({ stdout = '', stderr = '' } = err as { stdout?: string; stderr?: string });
 	}
+	// Everything n8n printed is its log here; the leak audit searches it.
+	appendFileSync(join(dir, 'n8n-output.log'), `$ n8n ${args.join(' ')}\n${stdout}\n${stderr}\n`);
+	return stdout;
 }
 
 function secrets(args: string[], input?: string, token = admin): string {
@@ -146,6 +157,7 @@ beforeAll(async () => {
 	secrets(['secret', 'set', 'api-key', '--env', 'staging', '--value-stdin'], STAGING);
 	server = createServer((req, res) => {
 		seen.push({ path: String(req.url), headers: req.headers });
+		if (req.url?.startsWith('/v1/verify-credentials')) res.statusCode = verifyStatus;
 		res.setHeader('content-type', 'application/json');
 		res.end(JSON.stringify({ ok: true, authorization: req.headers.authorization ?? null }));
 	});
@@ -159,17 +171,23 @@ afterAll(() => {
 });
 
 describe('inside a real n8n', () => {
-	it('loads every node of the package', async () => {
+	it('loads every node and credential of the package', async () => {
 		const file = join(dir, 'nodes.json');
 		await n8n(['export:nodes', `--output=${file}`]);
-		const names = (JSON.parse(readFileSync(file, 'utf8')) as { name: string }[]).map((n) => n.name);
-		expect(names).toEqual(
+		const nodes = JSON.parse(readFileSync(file, 'utf8')) as {
+			name: string;
+			credentials?: { name: string }[];
+		}[];
+		const ours = nodes.filter((n) => n.name.startsWith('n8n-nodes-secrets.'));
+		expect(ours.map((n) => n.name)).toEqual(
 			expect.arrayContaining([
 				'n8n-nodes-secrets.secrets',
 				'n8n-nodes-secrets.secretHttpRequest',
 				'n8n-nodes-secrets.secretsTrigger',
 			]),
 		);
+		const credentials = new Set(ours.flatMap((n) => (n.credentials ?? []).map((c) => c.name)));
+		expect([...credentials].sort()).toEqual(['secretReferenceAuth', 'secretsStoreApi']);
 	});
 
 	it("sends the value for each credential's environment with Secret HTTP Request, and never outputs it", async () => {
@@ -238,7 +256,10 @@ describe('inside a real n8n', () => {
 			},
 			credentials: { secretReferenceAuth: credential },
 		});
-		expect({ status: run.status, error: (run.data.resultData as { error?: { message: string } }).error?.message }).toEqual({
+		expect({
+			status: run.status,
+			error: (run.data.resultData as { error?: { message: string } }).error?.message,
+		}).toEqual({
 			status: 'success',
 			error: undefined,
 		});
@@ -321,6 +342,112 @@ describe('inside a real n8n', () => {
 		]);
 	});
 
+	it('runs the scheduled-rotation example: rotates a due secret, verifies it, rolls back when verification fails', async () => {
+		const operator = secrets([
+			'token',
+			'create',
+			'--role',
+			'operator',
+			'--subject',
+			'n8n-rotator',
+		]).trim();
+		const file = join(dir, 'rotator-credential.json');
+		writeFileSync(
+			file,
+			JSON.stringify([
+				{
+					id: 'secrets-store-rotator',
+					name: 'Secrets Store (rotator)',
+					type: 'secretsStoreApi',
+					data: { connection: 'embedded', token: operator, environment: 'production' },
+				},
+			]),
+		);
+		await n8n(['import:credentials', `--input=${file}`]);
+		const example = JSON.parse(
+			readFileSync(join(ROOT, 'examples', 'scheduled-rotation.json'), 'utf8'),
+		) as {
+			id?: string;
+			nodes: {
+				name: string;
+				type: string;
+				typeVersion: number;
+				parameters: Record<string, unknown>;
+			}[];
+			connections: Record<string, unknown>;
+		};
+		// `n8n execute` starts from a manual trigger; the APIs it calls are this test's server.
+		const trigger = example.nodes.find((n) => n.type === 'n8n-nodes-base.scheduleTrigger')!;
+		Object.assign(trigger, {
+			type: 'n8n-nodes-base.manualTrigger',
+			typeVersion: 1,
+			parameters: {},
+		});
+		for (const n of example.nodes) {
+			if (typeof n.parameters.url === 'string')
+				n.parameters.url = n.parameters.url.replace(/^https:\/\/[^/]+/, base);
+		}
+		const run = async (id: string) => {
+			writeFileSync(join(dir, `${id}.json`), JSON.stringify({ ...example, id, active: false }));
+			await n8n(['import:workflow', `--input=${join(dir, `${id}.json`)}`]);
+			const out = await n8n(['execute', `--id=${id}`, '--rawOutput']);
+			const lines = out.split('\n');
+			const start = lines.indexOf('{');
+			return JSON.parse(lines.slice(start, lines.indexOf('}', start) + 1).join('\n')) as {
+				status: string;
+			};
+		};
+		const age = () =>
+			rawSql(
+				env.N8N_SECRETS_DB!,
+				"UPDATE versions SET created_at = '2020-01-01T00:00:00.000Z' WHERE secret_id = (SELECT id FROM secrets WHERE name = 'nightly')",
+			);
+		const current = () =>
+			JSON.parse(secrets(['secret', 'get', 'nightly', '--json'])).environments[0]
+				.currentVersion as number;
+		const notices = () => seen.filter((s) => s.path === '/secrets-alerts').length;
+
+		secrets(
+			['secret', 'set', 'nightly', '--env', 'production', '--value-stdin', '--rotate-every', '1'],
+			'nightly-original',
+		);
+		age();
+		verifyStatus = 200;
+		expect((await run('wfrotation00001')).status).toBe('success');
+		expect(current()).toBe(2);
+		const rotated = secrets(['secret', 'get', 'nightly', '--env', 'production', '--reveal']).trim();
+		expect(rotated).toMatch(/^[A-Za-z0-9]{40}$/);
+		expect(
+			seen.filter((s) => s.path.startsWith('/v1/verify-credentials')).pop()!.headers.authorization,
+		).toBe(`Bearer ${rotated}`);
+		expect(notices()).toBe(1);
+
+		age();
+		verifyStatus = 401;
+		expect((await run('wfrotation00002')).status).toBe('success');
+		expect(current()).toBe(2);
+		expect(
+			JSON.parse(secrets(['secret', 'versions', 'nightly', '--env', 'production', '--json'])).map(
+				(v: { version: number }) => v.version,
+			),
+		).toEqual([3, 2, 1]);
+		expect(notices()).toBe(2);
+		usedValues.push(
+			'nightly-original',
+			rotated,
+			secrets([
+				'secret',
+				'get',
+				'nightly',
+				'--env',
+				'production',
+				'--reveal',
+				'--version',
+				'3',
+			]).trim(),
+		);
+	});
+
 	it('leaves no value anywhere in n8n but the one deliberate reveal', async () => {
 		await n8n(['export:workflow', '--all', `--output=${join(dir, 'workflows.json')}`]);
 		await n8n([
@@ -339,6 +466,7 @@ describe('inside a real n8n', () => {
 				.map((f) => join(n8nDir, f)),
 			join(dir, 'workflows.json'),
 			join(dir, 'credentials.json'),
+			join(dir, 'n8n-output.log'),
 		].filter((f) => existsSync(f) && statSync(f).isFile());
 		const forms = (v: string) => [
 			v,
@@ -347,7 +475,8 @@ describe('inside a real n8n', () => {
 			JSON.stringify(v).slice(1, -1),
 		];
 		const hits: string[] = [];
-		for (const value of [PROD, STAGING, ROTATED]) {
+		const values = [PROD, STAGING, ROTATED, ...usedValues];
+		for (const value of values) {
 			for (const form of forms(value)) {
 				for (const place of places)
 					if (readFileSync(place).includes(Buffer.from(form))) hits.push(`${place}: ${value}`);
@@ -355,9 +484,9 @@ describe('inside a real n8n', () => {
 		}
 		const revealHits = places.filter((p) => readFileSync(p).includes(Buffer.from(REVEALED)));
 		console.log(
-			`leak audit: ${3 * 4} value forms searched in ${places.length} places; ${hits.length} hits; the revealed value found in ${revealHits.length} (the execution that revealed it)`,
+			`leak audit: ${values.length} values x ${forms('x').length} forms searched in ${places.length} places (${places.map((p) => p.slice(dir.length + 1)).join(', ')}); ${hits.length} hits; the revealed value found in ${revealHits.length} (the execution that revealed it)`,
 		);
-		expect(places.length).toBeGreaterThanOrEqual(4);
+		expect(places.length).toBeGreaterThanOrEqual(5);
 		expect(hits).toEqual([]);
 	});
 });
