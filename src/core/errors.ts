@@ -1,6 +1,6 @@
 /**
  * One error hierarchy for the whole package. Every error has a stable `code` that scripts, the HTTP API
- * and n8n nodes can rely on, an HTTP `status`, and a message written for the person who has to act on
+ * and n8n nodes can rely on, an HTTP status, and a message written for the person who has to act on
  * it. No message ever contains a secret value or a token.
  */
 
@@ -29,6 +29,11 @@ export type ErrorCode =
 	| 'STORE_NOT_INITIALIZED'
 	| 'SCHEMA_TOO_NEW'
 	| 'STORE_BUSY'
+	| 'STORE_UNAVAILABLE'
+	| 'SERVER_UNAVAILABLE'
+	| 'ROUTE_NOT_FOUND'
+	| 'PAYLOAD_TOO_LARGE'
+	| 'UNSUPPORTED_MEDIA_TYPE'
 	| 'UPSTREAM_ERROR'
 	| 'INTERNAL';
 
@@ -57,6 +62,11 @@ const STATUS: Record<ErrorCode, number> = {
 	STORE_NOT_INITIALIZED: 500,
 	SCHEMA_TOO_NEW: 500,
 	STORE_BUSY: 503,
+	STORE_UNAVAILABLE: 503,
+	SERVER_UNAVAILABLE: 503,
+	ROUTE_NOT_FOUND: 404,
+	PAYLOAD_TOO_LARGE: 413,
+	UNSUPPORTED_MEDIA_TYPE: 415,
 	UPSTREAM_ERROR: 502,
 	INTERNAL: 500,
 };
@@ -114,4 +124,9 @@ export function toSecretsError(err: unknown): SecretsError {
 			cause: err,
 		},
 	);
+}
+
+/** Whether `code` is one of this package's error codes (for errors that arrive over HTTP). */
+export function isErrorCode(code: unknown): code is ErrorCode {
+	return typeof code === 'string' && Object.prototype.hasOwnProperty.call(STATUS, code);
 }

@@ -5,7 +5,7 @@
  */
 import { SecretsError } from '../core/errors';
 import { environmentName, parseInput } from '../core/schemas';
-import { openEmbedded, resolveStorePath } from '../service/config';
+import { openEmbedded, storeLocation } from '../service/config';
 import type { Caller, SecretsService } from '../service/secrets-service';
 import type { N8nContext } from '../core/model';
 
@@ -53,7 +53,7 @@ export async function backendFor(
 			'Remote mode (a separate `n8n-secrets serve`) is not available in this release; choose Embedded.',
 		);
 	}
-	const path = resolveStorePath(env);
+	const path = storeLocation(env);
 	let opening = embedded.get(path);
 	if (!opening) {
 		opening = openEmbedded(env);

@@ -8,7 +8,8 @@ import { join } from 'node:path';
 
 import { SecretsError } from '../core/errors';
 import { keyProviderFromEnv } from '../crypto/master-key';
-import type { Durability } from '../store/sql';
+import { PostgresDriver, redactUrl } from '../store/postgres/postgres-driver';
+import type { Durability, SqlDriver } from '../store/sql';
 import { SqliteDriver } from '../store/sqlite/sqlite-driver';
 import { SecretsService, type ServiceOptions } from './secrets-service';
 
@@ -28,12 +29,44 @@ export function openSqliteDriver(env: NodeJS.ProcessEnv = process.env): SqliteDr
 	return new SqliteDriver(resolveStorePath(env), { durability: resolveDurability(env) });
 }
 
-/** Opens the embedded store with the master key from the environment. */
+/** `N8N_SECRETS_DATABASE_URL` selects the PostgreSQL store (many processes and hosts share it). */
+export function usesPostgres(env: NodeJS.ProcessEnv = process.env): boolean {
+	return Boolean(env.N8N_SECRETS_DATABASE_URL?.trim());
+}
+
+export function openPostgresDriver(env: NodeJS.ProcessEnv = process.env): PostgresDriver {
+	const pool = Number(env.N8N_SECRETS_DATABASE_POOL_SIZE ?? 10);
+	return new PostgresDriver(env.N8N_SECRETS_DATABASE_URL!.trim(), {
+		schema: env.N8N_SECRETS_DATABASE_SCHEMA?.trim() || undefined,
+		poolSize: Number.isInteger(pool) && pool > 0 ? pool : 10,
+		durability: resolveDurability(env),
+	});
+}
+
+/** The store the environment names: PostgreSQL when a database URL is set, else the SQLite file. */
+export function openDriver(env: NodeJS.ProcessEnv = process.env): SqlDriver {
+	return usesPostgres(env) ? openPostgresDriver(env) : openSqliteDriver(env);
+}
+
+/** Where the store is, for messages and for sharing one open store per process (no password). */
+export function storeLocation(env: NodeJS.ProcessEnv = process.env): string {
+	if (!usesPostgres(env)) return resolveStorePath(env);
+	const schema = env.N8N_SECRETS_DATABASE_SCHEMA?.trim();
+	return `${redactUrl(env.N8N_SECRETS_DATABASE_URL!.trim())}${schema ? `#${schema}` : ''}`;
+}
+
+/** Opens the store (SQLite file or PostgreSQL) with the master key from the environment. */
 export function openEmbedded(
 	env: NodeJS.ProcessEnv = process.env,
 	options: ServiceOptions = {},
 ): Promise<SecretsService> {
 	const provider = keyProviderFromEnv(env);
+	if (usesPostgres(env)) {
+		return SecretsService.open(openPostgresDriver(env), provider, {
+			durability: resolveDurability(env),
+			...options,
+		});
+	}
 	const path = resolveStorePath(env);
 	// Opening must not leave an empty database file behind where there was none.
 	if (!existsSync(path)) {

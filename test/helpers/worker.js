@@ -1,13 +1,14 @@
-// A separate OS process working on a shared store, through the built package (dist/), as a second
+// A separate OS process working on a shared store (the SQLite file or the PostgreSQL database its
+// environment names), through the built package (dist/), as a second
 // n8n worker would. Configured by environment; prints one JSON line per acknowledged step.
 const { SecretsService } = require('../../dist/src/service/secrets-service');
-const { SqliteDriver } = require('../../dist/src/store/sqlite/sqlite-driver');
+const { openDriver } = require('../../dist/src/service/config');
 const { rawKeyProvider } = require('../../dist/src/crypto/master-key');
 
 async function main() {
-	const { WORKER_DB, WORKER_KEY, WORKER_TOKEN, WORKER_MODE, WORKER_ID, WORKER_COUNT } = process.env;
+	const { WORKER_KEY, WORKER_TOKEN, WORKER_MODE, WORKER_ID, WORKER_COUNT } = process.env;
 	const service = await SecretsService.open(
-		new SqliteDriver(WORKER_DB),
+		openDriver(process.env),
 		rawKeyProvider(WORKER_KEY, 'worker key'),
 	);
 	const caller = {

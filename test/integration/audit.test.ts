@@ -1,12 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { appendFileSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { DatabaseSync } from 'node:sqlite';
 
 import type { AuditEvent } from '../../src/core/model';
 import { rawKeyProvider } from '../../src/crypto/master-key';
 import { eventHash } from '../../src/service/audit-chain';
-import { createTestStore, rawSql, type TestStore } from '../helpers/store';
+import { createTestStore, itSqlite, type TestStore } from '../helpers/store';
 
 let t: TestStore;
 
@@ -106,7 +105,7 @@ describe('verify', () => {
 	beforeEach(someHistory);
 
 	it('finds an edited event', async () => {
-		rawSql(t.path, "UPDATE audit_events SET reason = 'nothing to see' WHERE seq = 4");
+		await t.sql("UPDATE audit_events SET reason = 'nothing to see' WHERE seq = 4");
 		const r = await t.service.verifyAudit(t.admin);
 		expect(r.ok).toBe(false);
 		expect(r.brokenAt).toMatchObject({ seq: 4 });
@@ -114,7 +113,7 @@ describe('verify', () => {
 	});
 
 	it('finds a removed event in the middle', async () => {
-		rawSql(t.path, 'DELETE FROM audit_events WHERE seq = 5');
+		await t.sql('DELETE FROM audit_events WHERE seq = 5');
 		const r = await t.service.verifyAudit(t.admin);
 		expect(r).toMatchObject({ ok: false, brokenAt: { seq: 5 } });
 		expect(r.brokenAt!.problem).toContain('missing');
@@ -122,7 +121,7 @@ describe('verify', () => {
 
 	it('finds events cut from the end', async () => {
 		const last = (await allEvents()).length;
-		rawSql(t.path, 'DELETE FROM audit_events WHERE seq = ?', last);
+		await t.sql('DELETE FROM audit_events WHERE seq = ?', last);
 		const r = await t.service.verifyAudit(t.admin);
 		expect(r.ok).toBe(false);
 		expect(r.brokenAt!.problem).toContain('removed from the end');
@@ -136,18 +135,17 @@ describe('verify', () => {
 			edited[i].prevHash = edited[i - 1].hash;
 			edited[i].hash = eventHash(edited[i]);
 		}
-		const db = new DatabaseSync(t.path);
 		for (const e of edited.slice(2)) {
-			db.prepare('UPDATE audit_events SET reason = ?, prev_hash = ?, hash = ? WHERE seq = ?').run(
-				e.reason,
+			await t.sql(
+				'UPDATE audit_events SET reason = ?, prev_hash = ?, hash = ? WHERE seq = ?',
+				e.reason!,
 				e.prevHash,
 				e.hash,
 				e.seq,
 			);
 		}
 		const last = edited[edited.length - 1];
-		db.prepare('UPDATE audit_heads SET seq = ?, hash = ?').run(last.seq, last.hash);
-		db.close();
+		await t.sql('UPDATE audit_heads SET seq = ?, hash = ?', last.seq, last.hash);
 		const r = await t.service.verifyAudit(t.admin);
 		expect(r.ok).toBe(false);
 		expect(r.brokenAt!.problem).toContain('seal');
@@ -170,26 +168,29 @@ describe('the journal of audited uses', () => {
 		expect((await other.verifyAudit(t.admin)).ok).toBe(true);
 	});
 
-	it('records a journal line edited before it was chained as an integrity failure', async () => {
-		await t.service.createSecret(t.admin, {
-			name: 'k',
-			environment: 'production',
-			value: 'journal-value',
-		});
-		await t.service.use(t.admin, { name: 'k', environment: 'production' });
-		const dir = `${t.path}-audit`;
-		const file = join(dir, readdirSync(dir)[0]);
-		const original = readFileSync(file, 'utf8');
-		writeFileSync(file, original.replace('"action":"use"', '"action":"create"'));
-		await t.service.use(t.admin, { name: 'k', environment: 'production' });
-		appendFileSync(file, 'not a record\n');
-		const events = await allEvents();
-		const failures = events.filter((e) => e.outcome === 'failure');
-		expect(failures).toHaveLength(2);
-		for (const f of failures) expect(f.reason).toContain('failed its seal');
-		expect(events.filter((e) => e.action === 'use' && e.outcome === 'success')).toHaveLength(1);
-		expect((await t.service.verifyAudit(t.admin)).ok).toBe(true);
-	});
+	itSqlite(
+		'records a journal line edited before it was chained as an integrity failure',
+		async () => {
+			await t.service.createSecret(t.admin, {
+				name: 'k',
+				environment: 'production',
+				value: 'journal-value',
+			});
+			await t.service.use(t.admin, { name: 'k', environment: 'production' });
+			const dir = `${t.path}-audit`;
+			const file = join(dir, readdirSync(dir)[0]);
+			const original = readFileSync(file, 'utf8');
+			writeFileSync(file, original.replace('"action":"use"', '"action":"create"'));
+			await t.service.use(t.admin, { name: 'k', environment: 'production' });
+			appendFileSync(file, 'not a record\n');
+			const events = await allEvents();
+			const failures = events.filter((e) => e.outcome === 'failure');
+			expect(failures).toHaveLength(2);
+			for (const f of failures) expect(f.reason).toContain('failed its seal');
+			expect(events.filter((e) => e.action === 'use' && e.outcome === 'success')).toHaveLength(1);
+			expect((await t.service.verifyAudit(t.admin)).ok).toBe(true);
+		},
+	);
 });
 
 describe('listing', () => {

@@ -1,6 +1,4 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
 
 import {
 	keyProviderFromEnv,
@@ -8,8 +6,16 @@ import {
 	rawKeyProvider,
 } from '../../src/crypto/master-key';
 import { SecretsService } from '../../src/service/secrets-service';
+import { PostgresDriver } from '../../src/store/postgres/postgres-driver';
+import type { SqlDriver } from '../../src/store/sql';
 import { SqliteDriver } from '../../src/store/sqlite/sqlite-driver';
-import { createTestStore, newMasterKey, rawSql, type TestStore } from '../helpers/store';
+import { TEST_DATABASE_URL, createTestStore, newMasterKey, type TestStore } from '../helpers/store';
+
+/** Another connection to the store `driver` opened (the first one is closed with its service). */
+function reopen(driver: SqlDriver): SqlDriver {
+	if (driver instanceof SqliteDriver) return new SqliteDriver(driver.location);
+	return new PostgresDriver(TEST_DATABASE_URL, { schema: (driver as PostgresDriver).schema });
+}
 
 let t: TestStore;
 
@@ -19,33 +25,28 @@ beforeEach(async () => {
 
 afterEach(() => t.cleanup());
 
-function storeFiles(path: string): string[] {
-	return [path, `${path}-wal`, `${path}-shm`].filter(existsSync);
-}
-
-function fingerprint(path: string): string {
+async function fingerprint(): Promise<string> {
 	const h = createHash('sha256');
-	for (const f of storeFiles(path)) h.update(f).update(readFileSync(f));
+	for (const bytes of await t.dump()) h.update(bytes);
 	return h.digest('hex');
 }
 
-function versionRow(path: string, name: string, environment: string, version: number) {
-	return rawSql(
-		path,
-		'SELECT v.* FROM versions v JOIN secrets s ON s.id = v.secret_id WHERE s.name = ? AND v.environment = ? AND v.version = ?',
-		name,
-		environment,
-		version,
+async function versionRow(name: string, environment: string, version: number) {
+	return (
+		await t.sql(
+			'SELECT v.* FROM versions v JOIN secrets s ON s.id = v.secret_id WHERE s.name = ? AND v.environment = ? AND v.version = ?',
+			name,
+			environment,
+			version,
+		)
 	)[0] as { secret_id: string; iv: Uint8Array; ciphertext: Uint8Array; mac: Uint8Array };
 }
 
-function overwriteVersion(
-	path: string,
+async function overwriteVersion(
 	target: { name: string; environment: string; version: number },
 	from: { iv: Uint8Array; ciphertext: Uint8Array; mac: Uint8Array },
 ) {
-	rawSql(
-		path,
+	await t.sql(
 		'UPDATE versions SET iv = ?, ciphertext = ?, mac = ? WHERE environment = ? AND version = ? AND secret_id = (SELECT id FROM secrets WHERE name = ?)',
 		from.iv,
 		from.ciphertext,
@@ -57,7 +58,7 @@ function overwriteVersion(
 }
 
 describe('encryption at rest', () => {
-	it('leaves no plaintext value or token in the database files', async () => {
+	it('leaves no plaintext value or token in the database (files, or every PostgreSQL row)', async () => {
 		const canaries = Array.from(
 			{ length: 5 },
 			() => `PLAINTEXT-CANARY-${randomBytes(8).toString('hex')}`,
@@ -79,14 +80,13 @@ describe('encryption at rest', () => {
 			await t.service.use(user, { name: `canary-${i}`, environment: 'production' });
 		}
 		await t.service.ingestJournal();
-		const files = storeFiles(t.path);
-		expect(files).toContain(`${t.path}-wal`);
+		const haystacks = await t.dump();
+		if (t.kind === 'sqlite') expect(haystacks).toHaveLength(3);
 		const forms = (v: string) => [
 			v,
 			Buffer.from(v).toString('base64'),
 			Buffer.from(v).toString('hex'),
 		];
-		const haystacks = files.map((f) => readFileSync(f));
 		for (const value of canaries.flatMap((c) => [c, `${c}-staging`])) {
 			for (const form of forms(value)) {
 				for (const bytes of haystacks) expect(bytes.includes(Buffer.from(form))).toBe(false);
@@ -123,10 +123,9 @@ describe('integrity', () => {
 	});
 
 	it('refuses a ciphertext copied to another secret', async () => {
-		overwriteVersion(
-			t.path,
+		await overwriteVersion(
 			{ name: 'b', environment: 'production', version: 1 },
-			versionRow(t.path, 'a', 'production', 1),
+			await versionRow('a', 'production', 1),
 		);
 		await expect(
 			t.service.use(t.admin, { name: 'b', environment: 'production' }),
@@ -136,10 +135,9 @@ describe('integrity', () => {
 	});
 
 	it('refuses a ciphertext copied to another version of the same secret', async () => {
-		overwriteVersion(
-			t.path,
+		await overwriteVersion(
 			{ name: 'a', environment: 'production', version: 2 },
-			versionRow(t.path, 'a', 'production', 1),
+			await versionRow('a', 'production', 1),
 		);
 		await expect(
 			t.service.use(t.admin, { name: 'a', environment: 'production' }),
@@ -149,10 +147,9 @@ describe('integrity', () => {
 	});
 
 	it('refuses a ciphertext copied to another environment', async () => {
-		overwriteVersion(
-			t.path,
+		await overwriteVersion(
 			{ name: 'a', environment: 'staging', version: 1 },
-			versionRow(t.path, 'a', 'production', 1),
+			await versionRow('a', 'production', 1),
 		);
 		await expect(
 			t.service.use(t.admin, { name: 'a', environment: 'staging' }),
@@ -162,11 +159,10 @@ describe('integrity', () => {
 	});
 
 	it('refuses a flipped byte in the ciphertext or the MAC, without the value in the message', async () => {
-		const row = versionRow(t.path, 'b', 'production', 1);
+		const row = await versionRow('b', 'production', 1);
 		const flipped = Buffer.from(row.ciphertext);
 		flipped[0] ^= 1;
-		overwriteVersion(
-			t.path,
+		await overwriteVersion(
 			{ name: 'b', environment: 'production', version: 1 },
 			{ ...row, ciphertext: flipped },
 		);
@@ -178,7 +174,7 @@ describe('integrity', () => {
 
 		const mac = Buffer.from(row.mac);
 		mac[5] ^= 0x80;
-		overwriteVersion(t.path, { name: 'b', environment: 'production', version: 1 }, { ...row, mac });
+		await overwriteVersion({ name: 'b', environment: 'production', version: 1 }, { ...row, mac });
 		await expect(
 			t.service.use(t.admin, { name: 'b', environment: 'production' }),
 		).rejects.toMatchObject({
@@ -193,19 +189,17 @@ describe('master key', () => {
 	it('refuses a wrong master key at open and changes nothing', async () => {
 		await t.service.createSecret(t.admin, { name: 'a', environment: 'production', value: 'v' });
 		await t.service.close();
-		const before = fingerprint(t.path);
-		const err = (await SecretsService.open(new SqliteDriver(t.path), newMasterKey()).catch(
+		const before = await fingerprint();
+		const err = (await SecretsService.open(t.driver(), newMasterKey()).catch(
 			(e: unknown) => e,
 		)) as Error;
 		expect(err).toMatchObject({ code: 'WRONG_MASTER_KEY' });
 		expect(err.message).toContain('nothing was changed');
-		expect(fingerprint(t.path)).toBe(before);
-		await expect(
-			SecretsService.init(new SqliteDriver(t.path), newMasterKey()),
-		).rejects.toMatchObject({
+		expect(await fingerprint()).toBe(before);
+		await expect(SecretsService.init(t.driver(), newMasterKey())).rejects.toMatchObject({
 			code: 'WRONG_MASTER_KEY',
 		});
-		expect(fingerprint(t.path)).toBe(before);
+		expect(await fingerprint()).toBe(before);
 	});
 
 	it('says clearly when no key or a malformed key is given', () => {
@@ -221,9 +215,9 @@ describe('master key', () => {
 	});
 
 	it('opens a passphrase store with the same passphrase and refuses another', async () => {
-		const path = join(t.dir, 'pass.db');
+		const empty = await t.emptyDriver();
 		const init = await SecretsService.init(
-			new SqliteDriver(path),
+			empty,
 			passphraseKeyProvider('correct horse battery staple'),
 		);
 		await init.service.createSecret(
@@ -232,7 +226,7 @@ describe('master key', () => {
 		);
 		await init.service.close();
 		const again = await SecretsService.open(
-			new SqliteDriver(path),
+			reopen(empty),
 			passphraseKeyProvider('correct horse battery staple'),
 		);
 		expect(
@@ -240,10 +234,7 @@ describe('master key', () => {
 		).toBe('pv');
 		await again.close();
 		await expect(
-			SecretsService.open(
-				new SqliteDriver(path),
-				passphraseKeyProvider('wrong horse battery staple'),
-			),
+			SecretsService.open(reopen(empty), passphraseKeyProvider('wrong horse battery staple')),
 		).rejects.toMatchObject({ code: 'WRONG_MASTER_KEY' });
 	}, 30_000);
 
@@ -259,9 +250,7 @@ describe('master key', () => {
 		const r = await t.service.rotateMasterKey(t.admin, { newKey: next });
 		expect(r.rewrapped).toBe(1);
 		await t.service.close();
-		const err = (await SecretsService.open(new SqliteDriver(t.path), t.key).catch(
-			(e: unknown) => e,
-		)) as Error;
+		const err = (await SecretsService.open(t.driver(), t.key).catch((e: unknown) => e)) as Error;
 		expect(err).toMatchObject({ code: 'WRONG_MASTER_KEY' });
 		expect(err.message).toContain('retired');
 		const reopened = await t.open({}, next);
@@ -302,11 +291,11 @@ describe('master key', () => {
 			});
 		}
 		const user = await t.service.createToken(t.admin, { subject: 'runner', role: 'user' });
-		const dekIds = () =>
-			(rawSql(t.path, 'SELECT DISTINCT dek_id FROM versions') as { dek_id: string }[]).map(
+		const dekIds = async () =>
+			((await t.sql('SELECT DISTINCT dek_id FROM versions')) as { dek_id: string }[]).map(
 				(r) => r.dek_id,
 			);
-		const before = dekIds();
+		const before = await dekIds();
 		let batches = 0;
 		await expect(
 			t.service.rotateMasterKey(t.admin, {
@@ -318,7 +307,7 @@ describe('master key', () => {
 				},
 			}),
 		).rejects.toThrow('simulated crash');
-		expect(dekIds()).toHaveLength(2);
+		expect(await dekIds()).toHaveLength(2);
 
 		const progress: { done: number; total: number }[] = [];
 		const r = await t.service.rotateMasterKey(t.admin, {
@@ -328,7 +317,7 @@ describe('master key', () => {
 		});
 		expect(r.reencrypted).toBe(5);
 		expect(progress[progress.length - 1]).toEqual({ tenant: 'default', done: 5, total: 5 });
-		const after = dekIds();
+		const after = await dekIds();
 		expect(after).toHaveLength(1);
 		expect(before).not.toContain(after[0]);
 		for (let i = 0; i < 7; i++) {
@@ -350,18 +339,14 @@ describe('master key', () => {
 describe('schema', () => {
 	it('refuses a store written by a newer release', async () => {
 		await t.service.close();
-		rawSql(t.path, "UPDATE meta SET value = '999' WHERE key = 'schema_version'");
-		const err = (await SecretsService.open(new SqliteDriver(t.path), t.key).catch(
-			(e: unknown) => e,
-		)) as Error;
+		await t.sql("UPDATE meta SET value = '999' WHERE key = 'schema_version'");
+		const err = (await SecretsService.open(t.driver(), t.key).catch((e: unknown) => e)) as Error;
 		expect(err).toMatchObject({ code: 'SCHEMA_TOO_NEW' });
 		expect(err.message).toContain('Upgrade');
 	});
 
 	it('refuses to open a store that was never initialized', async () => {
-		await expect(
-			SecretsService.open(new SqliteDriver(join(t.dir, 'none.db')), t.key),
-		).rejects.toMatchObject({
+		await expect(SecretsService.open(await t.emptyDriver(), t.key)).rejects.toMatchObject({
 			code: 'STORE_NOT_INITIALIZED',
 		});
 	});

@@ -1,7 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { DatabaseSync } from 'node:sqlite';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 
 import { SecretsError, isCode } from '../../src/core/errors';
@@ -506,24 +505,18 @@ describe('retention', () => {
 		expect(await valueOf('api')).toBe('value-6');
 
 		// Destroyed means erased on disk, not just hidden: the ciphertext column is empty.
-		const db = new DatabaseSync(t.path, { readOnly: true });
-		try {
-			const rows = db
-				.prepare(
-					'SELECT version, ciphertext IS NULL AS erased FROM versions WHERE environment = ? ORDER BY version',
-				)
-				.all(ENV);
-			expect(rows.map((r) => [Number(r.version), Number(r.erased)])).toEqual([
-				[1, 1],
-				[2, 1],
-				[3, 1],
-				[4, 0],
-				[5, 0],
-				[6, 0],
-			]);
-		} finally {
-			db.close();
-		}
+		const rows = (await t.sql(
+			'SELECT version, CASE WHEN ciphertext IS NULL THEN 1 ELSE 0 END AS erased FROM versions WHERE environment = ? ORDER BY version',
+			ENV,
+		)) as { version: number; erased: number }[];
+		expect(rows.map((r) => [Number(r.version), Number(r.erased)])).toEqual([
+			[1, 1],
+			[2, 1],
+			[3, 1],
+			[4, 0],
+			[5, 0],
+			[6, 0],
+		]);
 	});
 
 	it('lets previous expire after its window, and maintenance destroys it', async () => {

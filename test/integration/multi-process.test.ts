@@ -1,11 +1,14 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { DatabaseSync } from 'node:sqlite';
 
-import { createTestStore, type TestStore } from '../helpers/store';
+import { STORE_KIND, createTestStore, type TestStore } from '../helpers/store';
 
 const WORKER = join(__dirname, '..', 'helpers', 'worker.js');
+
+function t0(): string {
+	return STORE_KIND === 'postgres' ? 'PostgreSQL' : 'SQLite';
+}
 
 let t: TestStore;
 let operator: { token: string };
@@ -42,7 +45,7 @@ function worker(
 	return spawn(process.execPath, [WORKER], {
 		env: {
 			...process.env,
-			WORKER_DB: t.path,
+			...t.storeEnv,
 			WORKER_KEY: t.keyBase64,
 			WORKER_TOKEN: token,
 			WORKER_MODE: mode,
@@ -61,7 +64,7 @@ function finished(child: ChildProcess): Promise<{ code: number | null; out: stri
 	return new Promise((resolve) => child.on('exit', (code) => resolve({ code, out, err })));
 }
 
-describe('several OS processes on one SQLite store', () => {
+describe(`several OS processes on one ${t0()} store`, () => {
 	it('rotate and resolve at once without losing a version or breaking the audit chain', async () => {
 		const warm = t.service;
 		expect((await warm.use(operator, { name: 'shared', environment: 'production' })).value).toBe(
@@ -87,11 +90,9 @@ describe('several OS processes on one SQLite store', () => {
 		expect(versions.filter((v) => v.labels.includes('previous')).map((v) => v.version)).toEqual([
 			90,
 		]);
-		const db = new DatabaseSync(t.path);
-		const lines = db
-			.prepare("SELECT current_version FROM value_lines WHERE environment = 'production'")
-			.all();
-		db.close();
+		const lines = await t.sql(
+			"SELECT current_version FROM value_lines WHERE environment = 'production'",
+		);
 		expect(lines).toEqual([{ current_version: 91 }]);
 
 		// The long-open service in this process sees the last rotation on its very next read.
@@ -186,12 +187,10 @@ describe('re-encryption', () => {
 			});
 		});
 		await exited;
-		const db = new DatabaseSync(t.path);
-		const keysBefore = db.prepare('SELECT COUNT(DISTINCT dek_id) AS n FROM versions').get() as {
+		const [keysBefore] = (await t.sql('SELECT COUNT(DISTINCT dek_id) AS n FROM versions')) as {
 			n: number;
-		};
-		db.close();
-		expect(keysBefore.n).toBe(2);
+		}[];
+		expect(Number(keysBefore.n)).toBe(2);
 
 		const resumed = await t.open();
 		const progress: { done: number; total: number }[] = [];
@@ -206,12 +205,9 @@ describe('re-encryption', () => {
 				`value-${i}`,
 			);
 		}
-		const after = new DatabaseSync(t.path);
-		expect(after.prepare('SELECT COUNT(DISTINCT dek_id) AS n FROM versions').get()).toEqual({
-			n: 1,
-		});
-		expect(after.prepare('SELECT COUNT(*) AS n FROM data_keys').get()).toEqual({ n: 1 });
-		after.close();
+		const count = async (sql: string) => Number(((await t.sql(sql)) as { n: number }[])[0].n);
+		expect(await count('SELECT COUNT(DISTINCT dek_id) AS n FROM versions')).toBe(1);
+		expect(await count('SELECT COUNT(*) AS n FROM data_keys')).toBe(1);
 		expect((await resumed.verifyAudit(admin)).ok).toBe(true);
 	});
 });

@@ -1,5 +1,4 @@
 import { SecretsService } from '../../src/service/secrets-service';
-import { SqliteDriver } from '../../src/store/sqlite/sqlite-driver';
 import { createTestStore, type TestStore } from '../helpers/store';
 
 let t: TestStore;
@@ -298,7 +297,7 @@ describe('tokens', () => {
 
 	it('keeps issued tokens valid across a reopen of the store', async () => {
 		const user = await tokenFor({ subject: 'runner', role: 'user' });
-		const again = await SecretsService.open(new SqliteDriver(t.path), t.key, { now: t.clock.now });
+		const again = await SecretsService.open(t.driver(), t.key, { now: t.clock.now });
 		try {
 			expect((await again.use(user, { name: 'stripe-key', environment: 'production' })).value).toBe(
 				'sk_live_PERMISSIONS_CANARY',

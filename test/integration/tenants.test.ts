@@ -1,7 +1,4 @@
-import { DatabaseSync } from 'node:sqlite';
-
 import { SecretsService } from '../../src/service/secrets-service';
-import { SqliteDriver } from '../../src/store/sqlite/sqlite-driver';
 import { createTestStore, type TestStore } from '../helpers/store';
 
 let t: TestStore;
@@ -13,7 +10,7 @@ beforeEach(async () => {
 	t = await createTestStore();
 	a = t.admin;
 	const init = await SecretsService.init(
-		new SqliteDriver(t.path),
+		t.driver(),
 		t.key,
 		{ tenant: 'acme' },
 		{ now: t.clock.now },
@@ -107,16 +104,17 @@ describe('tenant isolation', () => {
 			environment: 'production',
 			value: 'tenant-B-value',
 		});
-		const db = new DatabaseSync(t.path);
-		const rowA = db
-			.prepare(
+		const rowA = (
+			await t.sql(
 				"SELECT iv, ciphertext, mac FROM versions WHERE tenant = 'default' AND environment = 'production' AND secret_id = (SELECT id FROM secrets WHERE tenant = 'default' AND name = 'k')",
 			)
-			.get() as { iv: Uint8Array; ciphertext: Uint8Array; mac: Uint8Array };
-		db.prepare(
+		)[0] as { iv: Uint8Array; ciphertext: Uint8Array; mac: Uint8Array };
+		await t.sql(
 			"UPDATE versions SET iv = ?, ciphertext = ?, mac = ? WHERE tenant = 'acme' AND secret_id = (SELECT id FROM secrets WHERE tenant = 'acme' AND name = 'k')",
-		).run(rowA.iv, rowA.ciphertext, rowA.mac);
-		db.close();
+			rowA.iv,
+			rowA.ciphertext,
+			rowA.mac,
+		);
 		const err = (await tenantB
 			.use(b, { name: 'k', environment: 'production' })
 			.catch((e: unknown) => e)) as Error;

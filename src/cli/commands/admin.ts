@@ -1,7 +1,8 @@
 import type { Command } from 'commander';
 
 import { keyProviderFromEnv } from '../../crypto/master-key';
-import { openSqliteDriver, resolveStorePath } from '../../service/config';
+import { openDriver, storeLocation } from '../../service/config';
+import { PostgresDriver } from '../../store/postgres/postgres-driver';
 import { SecretsService } from '../../service/secrets-service';
 import { json } from '../format';
 import type { CliIo } from '../io';
@@ -31,13 +32,16 @@ Example:
 			async (o: { tenant: string; subject: string; ttl: string; json?: boolean }, cmd: Command) => {
 				const env = commandEnv(io, g(cmd));
 				const provider = keyProviderFromEnv(env);
-				const result = await SecretsService.init(openSqliteDriver(env), provider, {
+				const driver = openDriver(env);
+				if (driver instanceof PostgresDriver)
+					await driver.ensureSchema(env.N8N_SECRETS_DATABASE_SCHEMA?.trim() || undefined);
+				const result = await SecretsService.init(driver, provider, {
 					tenant: o.tenant,
 					subject: o.subject,
 					ttl: o.ttl,
 				});
 				await result.service.close();
-				const path = resolveStorePath(env);
+				const path = storeLocation(env);
 				if (o.json) {
 					io.out(
 						json({
