@@ -8,6 +8,7 @@ import { SignJWT, decodeJwt, decodeProtectedHeader, errors as joseErrors, jwtVer
 
 import { SecretsError } from '../core/errors';
 import { SCOPES, type Principal, type Scope } from '../core/model';
+import type { ExternalIssuer } from './external-issuer';
 
 export const TOKEN_ISSUER = 'n8n-secrets';
 export const TOKEN_AUDIENCE = 'n8n-secrets';
@@ -37,6 +38,7 @@ export class TokenVerifier {
 	constructor(
 		private readonly loadKey: SigningKeyLoader,
 		private readonly now: () => number,
+		private readonly external?: ExternalIssuer,
 	) {}
 
 	async verify(token: string): Promise<Principal> {
@@ -44,6 +46,11 @@ export class TokenVerifier {
 		if (cached) return this.checkExpiry(cached);
 		if (typeof token !== 'string' || token.length > 8192 || token.split('.').length !== 3)
 			throw invalid();
+		if (this.external?.claims(token)) {
+			const principal = await this.external.verify(token);
+			this.remember(token, principal);
+			return principal;
+		}
 		let kid: string | undefined;
 		let tenant: unknown;
 		try {
@@ -80,9 +87,13 @@ export class TokenVerifier {
 			secrets: Array.isArray(payload.sec) ? payload.sec.map(String) : [],
 			expiresAt: typeof payload.exp === 'number' ? payload.exp * 1000 : null,
 		};
+		this.remember(token, principal);
+		return principal;
+	}
+
+	private remember(token: string, principal: Principal): void {
 		if (this.cache.size >= CACHE_LIMIT) this.cache.clear();
 		this.cache.set(token, principal);
-		return principal;
 	}
 
 	private checkExpiry(p: Principal): Principal {

@@ -113,6 +113,8 @@ export interface Principal {
 	/** Secret-name globs the token may touch; empty means all. */
 	secrets: string[];
 	expiresAt: number | null;
+	/** Issued by an external OAuth 2.0 issuer: not in the store's token table, so not revocable here. */
+	external?: boolean;
 }
 
 export interface TokenInfo {

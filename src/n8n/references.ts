@@ -5,7 +5,8 @@
  */
 import { type SecretReference, substituteReferencesAsync } from '../core/reference';
 import { Scrubber } from '../core/scrub';
-import type { Caller, SecretsService } from '../service/secrets-service';
+import type { ValueSource } from '../service/api';
+import type { Caller } from '../service/secrets-service';
 
 export class RequestSecrets {
 	/** Union of the hosts the resolved secrets are bound to; empty when none is bound. */
@@ -13,7 +14,7 @@ export class RequestSecrets {
 	private anyBound = false;
 
 	constructor(
-		private readonly backend: SecretsService,
+		private readonly backend: ValueSource,
 		private readonly caller: Caller,
 		private readonly environment: string,
 		private readonly destinationHost: string,

@@ -17,7 +17,8 @@ import { SecretsError } from '../core/errors';
 import { hostOfUrl } from '../core/matching';
 import { hasReferences } from '../core/reference';
 import { Scrubber } from '../core/scrub';
-import type { Caller, SecretsService } from '../service/secrets-service';
+import type { ValueSource } from '../service/api';
+import type { Caller } from '../service/secrets-service';
 import { applySecretReferenceAuth } from './reference-auth';
 import { RequestSecrets } from './references';
 
@@ -192,7 +193,7 @@ function bodyOf(
  */
 export async function performSecretRequest(
 	spec: SecretRequestSpec,
-	backend: SecretsService,
+	backend: ValueSource,
 	caller: Caller,
 	environment: string,
 	send: Send,

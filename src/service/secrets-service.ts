@@ -34,12 +34,14 @@ import type { DataKey } from '../crypto/keyring';
 import {
 	Denial,
 	environmentAllowed,
+	hasScope,
 	requireConsumer,
 	requireEnvironment,
 	requireScope,
 	requireSecret,
 	secretAllowed,
 } from '../auth/permissions';
+import type { ExternalIssuer } from '../auth/external-issuer';
 import { TokenVerifier, signToken } from '../auth/tokens';
 import {
 	type LineRow,
@@ -148,6 +150,8 @@ export interface ServiceOptions {
 	durability?: 'full' | 'process';
 	/** Told about failures of background work (journal ingest) that will be retried. */
 	onBackgroundError?: (err: unknown) => void;
+	/** Also accept tokens from this OAuth 2.0 issuer (the server's option). */
+	externalIssuer?: ExternalIssuer;
 }
 
 const DAY_MS = 86_400_000;
@@ -206,6 +210,7 @@ export class SecretsService {
 				return publicKeys.get(k);
 			},
 			() => this.now().getTime(),
+			options.externalIssuer,
 		);
 	}
 
@@ -357,7 +362,18 @@ export class SecretsService {
 
 	/** Inside every transaction: the token must still exist and not be revoked. */
 	private async checkToken(x: SqlExecutor, p: Principal): Promise<void> {
-		this.tokenState(await tokens.revokedAt(x, p.tenant, p.jti));
+		this.tokenState(await this.tokenRow(x, p));
+	}
+
+	/** When a store token was revoked (null: it was not); undefined when it is unknown here. */
+	private async tokenRow(x: SqlExecutor, p: Principal): Promise<string | null | undefined> {
+		if (!p.external) return tokens.revokedAt(x, p.tenant, p.jti);
+		// An external token is known when its tenant is; the identity provider answers for the rest.
+		if (await tenants.exists(x, p.tenant)) return null;
+		throw new SecretsError(
+			'TOKEN_INVALID',
+			`The identity provider's token names tenant "${p.tenant}", which this store does not have.`,
+		);
 	}
 
 	private tokenState(revokedAt: string | null | undefined): void {
@@ -600,6 +616,12 @@ export class SecretsService {
 	private async readAuthorized<T>(p: Principal, fn: (x: SqlExecutor) => Promise<T>): Promise<T> {
 		await this.checkToken(this.driver, p);
 		return fn(this.driver);
+	}
+
+	/** Whether the store answers (the server's health check); no token, no data. */
+	async ping(): Promise<void> {
+		if (this.closed) throw new SecretsError('STORE_UNAVAILABLE', 'The secrets store is closed.');
+		await this.driver.get('SELECT 1 AS ok');
 	}
 
 	// ---- identity -------------------------------------------------------------------------------
@@ -1110,21 +1132,44 @@ export class SecretsService {
 		return this.resolveValue(caller, input, 'reveal');
 	}
 
+	/**
+	 * `use` on behalf of the server's relay: the value goes into an outbound request the server itself
+	 * sends to `destinationHost`, and never back to the caller. Allowed with `secrets:relay` (or
+	 * `secrets:use`); audited as `use`. Not reachable over the API except through `POST /relay`.
+	 */
+	relayUse(caller: Caller, input: schema.ResolveInput): Promise<ResolvedValue> {
+		if (input?.destinationHost === undefined) {
+			return Promise.reject(
+				new SecretsError('INVALID_INPUT', 'A relayed value needs the host it is sent to.'),
+			);
+		}
+		return this.resolveValue(caller, input, 'relay');
+	}
+
 	private async resolveValue(
 		caller: Caller,
 		input: schema.ResolveInput,
-		action: 'use' | 'reveal',
+		via: 'use' | 'reveal' | 'relay',
 	): Promise<ResolvedValue> {
 		const i = schema.parseInput(schema.resolveInput, input);
 		const host = i.destinationHost === undefined ? undefined : normalizeHost(i.destinationHost);
+		const action = via === 'reveal' ? 'reveal' : 'use';
 		return this.op(
 			caller,
 			{ action, secret: i.name, environment: i.environment, destinationHost: host },
 			async (p) => {
 				this.authorizeSecretOp(
 					p,
-					action === 'use' ? 'secrets:use' : 'secrets:reveal',
-					action === 'use' ? 'use secret values' : 'reveal secret values',
+					via === 'reveal'
+						? 'secrets:reveal'
+						: via === 'relay' && !hasScope(p, 'secrets:use')
+							? 'secrets:relay'
+							: 'secrets:use',
+					via === 'reveal'
+						? 'reveal secret values'
+						: via === 'relay'
+							? 'relay requests with secret values'
+							: 'use secret values',
 					i.name,
 					i.environment,
 				);
@@ -1156,7 +1201,14 @@ export class SecretsService {
 					version: v.version,
 					outcome: 'success',
 					reason:
-						line.environment === i.environment ? null : `served from the ${ALL_ENVIRONMENTS} line`,
+						[
+							via === 'relay' ? 'relayed by the server' : null,
+							line.environment === i.environment
+								? null
+								: `served from the ${ALL_ENVIRONMENTS} line`,
+						]
+							.filter(Boolean)
+							.join('; ') || null,
 					context: caller.context,
 					destinationHost: host,
 				});
@@ -1193,7 +1245,7 @@ export class SecretsService {
 			this.cacheGeneration = generation;
 		}
 		if (!this.tokenStates.has(p.jti))
-			this.tokenStates.set(p.jti, await tokens.revokedAt(this.driver, p.tenant, p.jti));
+			this.tokenStates.set(p.jti, await this.tokenRow(this.driver, p));
 		this.tokenState(this.tokenStates.get(p.jti));
 		const cacheKey = `${p.tenant}\0${name}\0${environment}\0${selector ? JSON.stringify(selector) : ''}`;
 		let snap = this.resolveCache.get(cacheKey);

@@ -1,0 +1,130 @@
+/** The OpenAPI 3.1 document of the API, built from the route table so it lists every route. */
+import { zodToJsonSchema } from 'zod-to-json-schema';
+import type { z } from 'zod';
+
+import { PACKAGE_VERSION } from '../core/version';
+import { relayInput } from './relay';
+import { ROUTES } from './routes';
+
+const ERROR = {
+	type: 'object',
+	required: ['code', 'message'],
+	properties: {
+		code: { type: 'string', description: 'Stable error code, e.g. SECRET_NOT_FOUND.' },
+		message: { type: 'string', description: 'What went wrong and what to do; never a value.' },
+		details: { type: 'object' },
+	},
+};
+
+function json(schema: z.ZodTypeAny): Record<string, unknown> {
+	// The cast keeps TypeScript from expanding zod's deep generic types.
+	const convert = zodToJsonSchema as unknown as (s: unknown, o: unknown) => Record<string, unknown>;
+	const out = convert(schema, { target: 'openApi3', $refStrategy: 'none' });
+	delete out.$schema;
+	return out;
+}
+
+function queryParameters(schema: z.ZodTypeAny | undefined): unknown[] {
+	if (!schema) return [];
+	const s = json(schema) as { properties?: Record<string, unknown>; required?: string[] };
+	return Object.entries(s.properties ?? {}).map(([name, p]) => ({
+		name,
+		in: 'query',
+		required: (s.required ?? []).includes(name),
+		schema: p,
+		...(name === 'env' ? { description: 'The environment (e.g. production, staging).' } : {}),
+	}));
+}
+
+function errors(): Record<string, unknown> {
+	const response = (description: string) => ({
+		description,
+		content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } },
+	});
+	return {
+		'400': response('Invalid input (INVALID_INPUT)'),
+		'401': response('Missing, forged, expired or revoked token'),
+		'403': response('The token lacks the permission, or the destination is not allowed'),
+		'404': response('No such secret, version or route'),
+		'409': response('Conflict (exists, version conflict, no pending or previous version)'),
+		'413': response('Request body too large'),
+	};
+}
+
+let cached: Record<string, unknown> | undefined;
+
+export function openApiDocument(): Record<string, unknown> {
+	if (cached) return cached;
+	const paths: Record<string, Record<string, unknown>> = {};
+	const add = (method: string, path: string, op: Record<string, unknown>) => {
+		const key = `/api/v1${path.replace(/:([A-Za-z]+)/g, '{$1}')}`;
+		paths[key] ??= {};
+		paths[key][method.toLowerCase()] = op;
+	};
+	for (const r of ROUTES) {
+		const params = [...r.path.matchAll(/:([A-Za-z]+)/g)].map((m) => ({
+			name: m[1],
+			in: 'path',
+			required: true,
+			schema: { type: 'string' },
+		}));
+		add(r.method, r.path, {
+			summary: r.summary,
+			description: `Requires: ${r.scope}.`,
+			security: [{ bearer: [] }],
+			parameters: [...params, ...queryParameters(r.query)],
+			...(r.body
+				? {
+						requestBody: {
+							required: false,
+							content: { 'application/json': { schema: json(r.body) } },
+						},
+					}
+				: {}),
+			responses: { [String(r.status ?? 200)]: { description: 'Success' }, ...errors() },
+		});
+	}
+	add('POST', '/relay', {
+		summary:
+			'Send an HTTP request with [[secret:name]] references injected on the server; the response comes back scrubbed. A relay-only token never receives a value.',
+		description: 'Requires: secrets:relay (or secrets:use).',
+		security: [{ bearer: [] }],
+		requestBody: { required: true, content: { 'application/json': { schema: json(relayInput) } } },
+		responses: {
+			'200': {
+				description: 'The upstream response (status, headers, body; binary bodies as base64)',
+			},
+			'502': { description: 'The upstream request failed (UPSTREAM_ERROR)' },
+			...errors(),
+		},
+	});
+	add('GET', '/openapi.json', {
+		summary: 'This document.',
+		responses: { '200': { description: 'OpenAPI 3.1' } },
+	});
+	paths['/healthz'] = {
+		get: {
+			summary: 'Liveness and store reachability (no token).',
+			responses: {
+				'200': { description: 'ok' },
+				'503': { description: 'The store is unreachable' },
+			},
+		},
+	};
+	cached = {
+		openapi: '3.1.0',
+		info: {
+			title: 'n8n-secrets API',
+			version: PACKAGE_VERSION,
+			description:
+				'The secrets backend of n8n-nodes-secrets. The tenant comes from the token; the environment is the `env` query parameter. Errors are `{ code, message }`.',
+		},
+		servers: [{ url: '/' }],
+		components: {
+			securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } },
+			schemas: { Error: ERROR },
+		},
+		paths,
+	};
+	return cached;
+}

@@ -1,0 +1,107 @@
+/**
+ * `n8n-secrets serve`: opens the store named by the environment (SQLite file or PostgreSQL), serves
+ * the API, and shuts down gracefully on SIGTERM/SIGINT (requests in flight finish, then the store
+ * closes). Several replicas can serve one PostgreSQL store.
+ */
+import { readFileSync } from 'node:fs';
+
+import type { FastifyInstance } from 'fastify';
+
+import { SecretsError } from '../core/errors';
+import { ExternalIssuer, externalIssuerFromEnv } from '../auth/external-issuer';
+import { openEmbedded, storeLocation } from '../service/config';
+import type { SecretsService } from '../service/secrets-service';
+import { type LogLine, type Logger, buildServer } from './app';
+
+export interface ServeOptions {
+	host?: string;
+	port?: number;
+	tlsCert?: string;
+	tlsKey?: string;
+	bodyLimit?: number;
+	env?: NodeJS.ProcessEnv;
+	log?: Logger;
+}
+
+export interface RunningServer {
+	app: FastifyInstance;
+	service: SecretsService;
+	url: string;
+	close(): Promise<void>;
+}
+
+const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
+
+export function isLoopback(host: string): boolean {
+	return LOOPBACK.has(host) || host.startsWith('127.');
+}
+
+export async function startServer(options: ServeOptions = {}): Promise<RunningServer> {
+	const env = options.env ?? process.env;
+	const host = options.host ?? env.N8N_SECRETS_SERVER_HOST ?? '127.0.0.1';
+	const port = options.port ?? Number(env.N8N_SECRETS_SERVER_PORT ?? 8200);
+	const log =
+		options.log ??
+		((line: LogLine) =>
+			process.stdout.write(`${JSON.stringify({ time: new Date().toISOString(), ...line })}\n`));
+	const certPath = options.tlsCert ?? env.N8N_SECRETS_TLS_CERT;
+	const keyPath = options.tlsKey ?? env.N8N_SECRETS_TLS_KEY;
+	if (Boolean(certPath) !== Boolean(keyPath)) {
+		throw new SecretsError(
+			'INVALID_INPUT',
+			'TLS needs both a certificate and its private key: give --tls-cert and --tls-key together.',
+		);
+	}
+	const https =
+		certPath && keyPath ? { cert: readFileSync(certPath), key: readFileSync(keyPath) } : undefined;
+	const issuerConfig = externalIssuerFromEnv(env);
+	const service = await openEmbedded(env, {
+		externalIssuer: issuerConfig ? new ExternalIssuer(issuerConfig) : undefined,
+		onBackgroundError: (err) =>
+			log({
+				level: 'warn',
+				msg: 'background audit ingest failed; it will be retried',
+				code: (err as { code?: string }).code,
+			}),
+	});
+	let app: FastifyInstance;
+	try {
+		app = await buildServer({
+			service,
+			https,
+			bodyLimit: options.bodyLimit ?? (Number(env.N8N_SECRETS_SERVER_BODY_LIMIT) || undefined),
+			relay: { allowPrivateNetworks: env.N8N_SECRETS_RELAY_ALLOW_PRIVATE === 'true' },
+			log,
+		});
+		await app.listen({ host, port });
+	} catch (err) {
+		await service.close();
+		throw err;
+	}
+	const address = app.server.address();
+	const boundPort = typeof address === 'object' && address ? address.port : port;
+	const scheme = https ? 'https' : 'http';
+	const url = `${scheme}://${host.includes(':') ? `[${host}]` : host}:${boundPort}`;
+	log({ level: 'info', msg: `serving the secrets store ${storeLocation(env)} at ${url}/api/v1` });
+	if (issuerConfig)
+		log({ level: 'info', msg: `also accepting tokens from ${issuerConfig.issuer}` });
+	if (!https && !isLoopback(host)) {
+		log({
+			level: 'warn',
+			msg:
+				`serving over plain HTTP on ${host}: access tokens and revealed values cross the network ` +
+				'unencrypted. Give --tls-cert and --tls-key, or put a TLS proxy in front and bind to 127.0.0.1.',
+		});
+	}
+	let closing: Promise<void> | undefined;
+	return {
+		app,
+		service,
+		url,
+		close: () =>
+			(closing ??= (async () => {
+				await app.close();
+				await service.close();
+			})()),
+	};
+}
