@@ -29,7 +29,16 @@ const common = {
 	transformIgnorePatterns: ['/node_modules/(?!jose/)'],
 };
 
-const projects = [{ ...common, displayName: 'sqlite', testMatch: ['**/*.test.ts'] }];
+const projects = [
+	{ ...common, displayName: 'sqlite', testMatch: ['**/*.test.ts'] },
+	// Every node again, with its credential in remote mode: through the server's API on loopback.
+	{
+		...common,
+		displayName: 'remote',
+		testMatch: ['<rootDir>/test/n8n/**/*.test.ts'],
+		setupFiles: ['<rootDir>/test/helpers/remote-env.js'],
+	},
+];
 
 // The store contract suites run again on PostgreSQL. In CI that run is mandatory; on a machine
 // without a PostgreSQL server it is left out, loudly.

@@ -26,7 +26,8 @@ export class SecretsStoreApi implements ICredentialType {
 				{
 					name: 'Remote (N8n-Secrets Serve)',
 					value: 'remote',
-					description: 'A separate secrets server; available with a later release',
+					description:
+						'A secrets server (`n8n-secrets serve`) reached over HTTPS; the master key stays on that server',
 				},
 			],
 			default: 'embedded',
@@ -36,7 +37,10 @@ export class SecretsStoreApi implements ICredentialType {
 			name: 'url',
 			type: 'string',
 			default: '',
-			placeholder: 'https://secrets.internal:8443',
+			placeholder: 'https://secrets.internal:8200',
+			description:
+				'Where `n8n-secrets serve` listens. Secret HTTP Request sends its requests through the server (relay), so values never reach n8n.',
+			required: true,
 			displayOptions: { show: { connection: ['remote'] } },
 		},
 		{

@@ -6,7 +6,12 @@ import type {
 	INodeExecutionData,
 } from 'n8n-workflow';
 
-import { backendFor, callerOf, connectionFromCredential } from '../../src/n8n/connection';
+import {
+	backendFor,
+	callerOf,
+	connectionFromCredential,
+	remoteFor,
+} from '../../src/n8n/connection';
 import { errorItem, n8nContext, nodeError } from '../../src/n8n/node-support';
 import {
 	type AuthPlacement,
@@ -14,6 +19,7 @@ import {
 	type ResponseFormat,
 	type SecretRequestSpec,
 	performSecretRequest,
+	relaySecretRequest,
 } from '../../src/n8n/secret-request';
 import { Scrubber } from '../../src/core/scrub';
 
@@ -95,14 +101,18 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 		const scrubber = new Scrubber();
 		try {
 			const s = spec.call(this, i, useReferenceAuth ? credentials : undefined);
-			const result = await performSecretRequest(
-				s,
-				service,
-				caller,
-				conn.environment,
-				(options) => this.helpers.httpRequest(options),
-				scrubber,
-			);
+			// Remote: the server sends the request, so no value ever enters this n8n process.
+			const result =
+				conn.connection === 'remote'
+					? await relaySecretRequest(s, remoteFor(conn.url!), caller, conn.environment)
+					: await performSecretRequest(
+							s,
+							service,
+							caller,
+							conn.environment,
+							(options) => this.helpers.httpRequest(options),
+							scrubber,
+						);
 			const { response } = result;
 			const json: IDataObject = s.fullResponse
 				? {

@@ -3,9 +3,13 @@
  * per store file, and shared by every node and credential in it: opening checks the master key (and,
  * with a passphrase, runs scrypt), which must not happen per request.
  */
+import { readFileSync } from 'node:fs';
+
 import { SecretsError } from '../core/errors';
 import { environmentName, parseInput } from '../core/schemas';
 import { openEmbedded, storeLocation } from '../service/config';
+import { RemoteSecrets, parseServerUrl } from '../client/remote-secrets';
+import type { SecretsApi } from '../service/api';
 import type { Caller, SecretsService } from '../service/secrets-service';
 import type { N8nContext } from '../core/model';
 
@@ -37,22 +41,43 @@ export function connectionFromCredential(data: Record<string, unknown>): Secrets
 		typeof data.environment === 'string' ? data.environment.trim() : '',
 	);
 	const url = typeof data.url === 'string' && data.url.trim() ? data.url.trim() : undefined;
+	if (connection === 'remote') {
+		if (!url)
+			throw new SecretsError(
+				'INVALID_INPUT',
+				'Remote connection needs the server URL (where `n8n-secrets serve` listens), e.g. https://secrets.internal:8200.',
+			);
+		parseServerUrl(url);
+	}
 	return { connection, url, token, environment };
 }
 
 const embedded = new Map<string, Promise<SecretsService>>();
+/** One keep-alive pool per server, shared by every node in the process. */
+const remotes = new Map<string, RemoteSecrets>();
 
-/** The backend behind a connection. */
+/** A PEM file with the CA of the server's certificate, for a private CA. */
+function remoteCa(env: NodeJS.ProcessEnv): Buffer | undefined {
+	const file = env.N8N_SECRETS_SERVER_CA_FILE?.trim();
+	return file ? readFileSync(file) : undefined;
+}
+
+/** The client for a remote connection (the server behind `n8n-secrets serve`). */
+export function remoteFor(url: string, env: NodeJS.ProcessEnv = process.env): RemoteSecrets {
+	let remote = remotes.get(url);
+	if (!remote) {
+		remote = new RemoteSecrets(url, { ca: remoteCa(env) });
+		remotes.set(url, remote);
+	}
+	return remote;
+}
+
+/** The backend behind a connection: the store in this process, or the server's client. */
 export async function backendFor(
 	conn: SecretsConnection,
 	env: NodeJS.ProcessEnv = process.env,
-): Promise<SecretsService> {
-	if (conn.connection === 'remote') {
-		throw new SecretsError(
-			'INVALID_INPUT',
-			'Remote mode (a separate `n8n-secrets serve`) is not available in this release; choose Embedded.',
-		);
-	}
+): Promise<SecretsApi> {
+	if (conn.connection === 'remote') return remoteFor(conn.url!, env);
 	const path = storeLocation(env);
 	let opening = embedded.get(path);
 	if (!opening) {
@@ -68,8 +93,11 @@ export function callerOf(conn: SecretsConnection, context?: N8nContext): Caller 
 	return { token: conn.token, context };
 }
 
-/** Closes every embedded store this process opened (tests, and an orderly shutdown). */
+/** Closes every embedded store and server pool this process opened (tests, an orderly shutdown). */
 export async function closeEmbeddedStores(): Promise<void> {
+	const pools = [...remotes.values()];
+	remotes.clear();
+	for (const remote of pools) await remote.close();
 	const all = [...embedded.values()];
 	embedded.clear();
 	for (const opening of all) {

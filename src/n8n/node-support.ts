@@ -19,7 +19,8 @@ import { isSecretsError } from '../core/errors';
 import { findReferences } from '../core/reference';
 import type { N8nContext } from '../core/model';
 import type { Scrubber } from '../core/scrub';
-import type { Caller, SecretsService } from '../service/secrets-service';
+import type { SecretsApi } from '../service/api';
+import type { Caller } from '../service/secrets-service';
 import {
 	type SecretsConnection,
 	backendFor,
@@ -31,7 +32,7 @@ export const STORE_CREDENTIAL = 'secretsStoreApi';
 
 export interface Session {
 	conn: SecretsConnection;
-	service: SecretsService;
+	service: SecretsApi;
 	caller: Caller;
 }
 
@@ -123,6 +124,8 @@ function describe(err: unknown): string {
 	switch (err.code) {
 		case 'STORE_NOT_INITIALIZED':
 			return `Unknown store: ${err.message}`;
+		case 'SERVER_UNAVAILABLE':
+			return `Server unreachable: ${err.message}`;
 		case 'TOKEN_EXPIRED':
 		case 'TOKEN_REVOKED':
 		case 'TOKEN_INVALID':

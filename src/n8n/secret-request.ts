@@ -17,6 +17,8 @@ import { SecretsError } from '../core/errors';
 import { hostOfUrl } from '../core/matching';
 import { hasReferences } from '../core/reference';
 import { Scrubber } from '../core/scrub';
+import type { RemoteSecrets } from '../client/remote-secrets';
+import type { RelayInput } from '../server/relay';
 import type { ValueSource } from '../service/api';
 import type { Caller } from '../service/secrets-service';
 import { applySecretReferenceAuth } from './reference-auth';
@@ -258,4 +260,69 @@ export async function performSecretRequest(
 		}
 		return { response, scrubber };
 	}
+}
+
+/** The Secret Reference Auth fields the relay needs: references and placement, never the token. */
+const REFERENCE_AUTH_FIELDS = [
+	'placement',
+	'reference',
+	'headerName',
+	'queryName',
+	'userReference',
+	'passReference',
+] as const;
+
+/**
+ * Remote mode: the server performs the request (`POST /relay`) with the same per-hop rules, so no
+ * value ever reaches this n8n process; the answer arrives already scrubbed.
+ */
+export async function relaySecretRequest(
+	spec: SecretRequestSpec,
+	remote: RemoteSecrets,
+	caller: Caller,
+	environment: string,
+): Promise<{ response: SecretResponse }> {
+	let referenceAuth: Record<string, string> | undefined;
+	if (spec.referenceAuth) {
+		referenceAuth = {};
+		for (const f of REFERENCE_AUTH_FIELDS) {
+			const v = spec.referenceAuth[f];
+			if (typeof v === 'string' && v !== '') referenceAuth[f] = v;
+		}
+		referenceAuth.placement ??= 'bearer';
+	}
+	const r = await remote.relay(caller, {
+		environment,
+		method: spec.method as RelayInput['method'],
+		url: spec.url,
+		query: spec.query,
+		headers: spec.headers,
+		bodyType: spec.bodyType,
+		body: spec.body,
+		form: spec.form,
+		rawContentType: spec.rawContentType,
+		auth: {
+			placement: spec.auth.placement,
+			...(spec.auth.secret ? { secret: spec.auth.secret } : {}),
+			...(spec.auth.name ? { name: spec.auth.name } : {}),
+			...(spec.auth.user !== undefined ? { user: spec.auth.user } : {}),
+		},
+		referenceAuth: referenceAuth as RelayInput['referenceAuth'],
+		timeoutMs: spec.timeoutMs,
+		followRedirects: spec.followRedirects,
+		maxRedirects: spec.maxRedirects,
+		responseFormat: spec.responseFormat,
+		neverError: spec.neverError,
+	});
+	return {
+		response: {
+			statusCode: r.statusCode,
+			headers: r.headers as IDataObject,
+			body: r.body,
+			binary: r.binary
+				? { data: Buffer.from(r.binary.data, 'base64'), mimeType: r.binary.mimeType }
+				: undefined,
+			url: r.url,
+		},
+	};
 }

@@ -6,7 +6,8 @@
  */
 import type { IDataObject } from 'n8n-workflow';
 
-import type { Caller, SecretsService } from '../service/secrets-service';
+import type { SecretsApi } from '../service/api';
+import type { Caller } from '../service/secrets-service';
 
 export type TriggerEvent = 'expiring' | 'due' | 'changed' | 'denied';
 
@@ -29,7 +30,7 @@ const CHANGES = new Set([
 ]);
 
 async function auditSince(
-	service: SecretsService,
+	service: SecretsApi,
 	caller: Caller,
 	state: TriggerState,
 	event: 'changed' | 'denied',
@@ -61,7 +62,7 @@ async function auditSince(
 
 /** Polls once; mutates `state` (n8n's static data) so the next poll continues where this one ended. */
 export async function pollSecretEvents(
-	service: SecretsService,
+	service: SecretsApi,
 	caller: Caller,
 	opts: { event: TriggerEvent; withinDays: number; environment?: string },
 	state: TriggerState,

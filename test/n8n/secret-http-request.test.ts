@@ -6,6 +6,7 @@ import type { INode } from 'n8n-workflow';
 import { closeEmbeddedStores } from '../../src/n8n/connection';
 import { N8nHarness, manualWorkflow, nodeResult, type WorkflowJson } from '../helpers/n8n-harness';
 import { createTestStore, type TestStore } from '../helpers/store';
+import { type Backend, startBackend } from '../helpers/backend-mode';
 
 interface Seen {
 	host: string;
@@ -15,6 +16,7 @@ interface Seen {
 }
 
 let t: TestStore;
+let backend: Backend;
 let h: N8nHarness;
 let server: Server;
 let base: string;
@@ -28,6 +30,7 @@ const STAGING = 'sk_test_STAGING_value';
 
 beforeEach(async () => {
 	t = await createTestStore();
+	backend = await startBackend(t);
 	t.clock.ms = Date.now();
 	process.env.N8N_SECRETS_DB = t.path;
 	process.env.N8N_SECRETS_MASTER_KEY = t.keyBase64;
@@ -65,6 +68,7 @@ beforeEach(async () => {
 });
 
 afterEach(async () => {
+	await backend.close();
 	server.close();
 	await closeEmbeddedStores();
 	await t.cleanup();
@@ -74,7 +78,7 @@ afterEach(async () => {
 
 function storeCredential(environment: string, token = userToken) {
 	return h.addCredential('secretsStoreApi', `Secrets ${environment}`, {
-		connection: 'embedded',
+		...backend.fields,
 		token,
 		environment,
 	});
@@ -362,7 +366,7 @@ describe('Secret HTTP Request in a real n8n execution', () => {
 describe('Secret Reference Auth credential', () => {
 	function predefined(url: string, data: Record<string, string>): WorkflowJson {
 		const cred = h.addCredential('secretReferenceAuth', 'Ref auth', {
-			connection: 'embedded',
+			...backend.fields,
 			token: userToken,
 			environment: 'production',
 			...data,
@@ -436,7 +440,7 @@ describe('Secret Reference Auth credential', () => {
 
 	it("works as the Secret HTTP Request node's credential too", async () => {
 		const cred = h.addCredential('secretReferenceAuth', 'Ref auth', {
-			connection: 'embedded',
+			...backend.fields,
 			token: userToken,
 			environment: 'staging',
 			placement: 'header',

@@ -4,13 +4,16 @@ import { closeEmbeddedStores } from '../../src/n8n/connection';
 import { testSecretReferenceAuth, testSecretsStore } from '../../src/n8n/node-support';
 import { N8nHarness, manualWorkflow, nodeResult, type WorkflowJson } from '../helpers/n8n-harness';
 import { createTestStore, type TestStore } from '../helpers/store';
+import { type Backend, startBackend } from '../helpers/backend-mode';
 
 let t: TestStore;
+let backend: Backend;
 let h: N8nHarness;
 const VALUE = 'sk_live_SECRETS_NODE_value';
 
 beforeEach(async () => {
 	t = await createTestStore();
+	backend = await startBackend(t);
 	t.clock.ms = Date.now();
 	process.env.N8N_SECRETS_DB = t.path;
 	process.env.N8N_SECRETS_MASTER_KEY = t.keyBase64;
@@ -25,6 +28,7 @@ beforeEach(async () => {
 });
 
 afterEach(async () => {
+	await backend.close();
 	await closeEmbeddedStores();
 	await t.cleanup();
 	delete process.env.N8N_SECRETS_DB;
@@ -40,7 +44,7 @@ async function credentialFor(
 		role,
 		ttl: '1d',
 	});
-	return h.addCredential('secretsStoreApi', role, { connection: 'embedded', token, environment });
+	return h.addCredential('secretsStoreApi', role, { ...backend.fields, token, environment });
 }
 
 function workflow(
@@ -206,30 +210,38 @@ describe('Secrets Store credential test', () => {
 			role: 'user',
 			environments: ['production'],
 		});
-		expect(await test({ connection: 'embedded', token, environment: 'production' })).toEqual({
+		expect(await test({ ...backend.fields, token, environment: 'production' })).toEqual({
 			status: 'OK',
 			message: expect.stringContaining('Connected as n8n'),
 		});
 	});
 
-	it('says what is wrong: environment, revoked token, unknown store', async () => {
+	it('says what is wrong: environment, revoked token, unknown store or unreachable server', async () => {
 		const { token, info } = await t.service.createToken(t.admin, {
 			subject: 'n8n',
 			role: 'user',
 			environments: ['production'],
 		});
-		expect(await test({ connection: 'embedded', token, environment: 'staging' })).toEqual({
+		expect(await test({ ...backend.fields, token, environment: 'staging' })).toEqual({
 			status: 'Error',
 			message: expect.stringContaining('Wrong environment'),
 		});
 		await t.service.revokeToken(t.admin, info.jti);
-		expect(await test({ connection: 'embedded', token, environment: 'production' })).toEqual({
+		expect(await test({ ...backend.fields, token, environment: 'production' })).toEqual({
 			status: 'Error',
 			message: expect.stringContaining('revoked'),
 		});
 		await closeEmbeddedStores();
+		if (backend.fields.connection === 'remote') {
+			await backend.close();
+			expect(await test({ ...backend.fields, token, environment: 'production' })).toEqual({
+				status: 'Error',
+				message: expect.stringContaining('Server unreachable'),
+			});
+			return;
+		}
 		process.env.N8N_SECRETS_DB = `${t.dir}/elsewhere.db`;
-		expect(await test({ connection: 'embedded', token, environment: 'production' })).toEqual({
+		expect(await test({ ...backend.fields, token, environment: 'production' })).toEqual({
 			status: 'Error',
 			message: expect.stringContaining('Unknown store'),
 		});
@@ -254,7 +266,7 @@ describe('secret picker', () => {
 			secrets: ['stripe-*'],
 		});
 		const cred = h.addCredential('secretsStoreApi', 'builder', {
-			connection: 'embedded',
+			...backend.fields,
 			token,
 			environment: 'production',
 		});
@@ -289,7 +301,7 @@ describe('Secret Reference Auth credential test', () => {
 		await t.service.updateSecret(t.admin, { name: 'stripe-key', allowedHosts: ['*.stripe.com'] });
 		const { token } = await t.service.createToken(t.admin, { subject: 'n8n', role: 'user' });
 		const r = await test({
-			connection: 'embedded',
+			...backend.fields,
 			token,
 			environment: 'production',
 			placement: 'bearer',
@@ -305,7 +317,7 @@ describe('Secret Reference Auth credential test', () => {
 	it('names the reference that does not resolve', async () => {
 		const { token } = await t.service.createToken(t.admin, { subject: 'n8n', role: 'user' });
 		const r = await test({
-			connection: 'embedded',
+			...backend.fields,
 			token,
 			environment: 'production',
 			placement: 'basic',

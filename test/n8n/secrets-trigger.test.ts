@@ -1,13 +1,16 @@
 import { closeEmbeddedStores } from '../../src/n8n/connection';
 import { N8nHarness, type WorkflowJson } from '../helpers/n8n-harness';
 import { createTestStore, rawSql, type TestStore } from '../helpers/store';
+import { type Backend, startBackend } from '../helpers/backend-mode';
 
 let t: TestStore;
+let backend: Backend;
 let h: N8nHarness;
 let credential: { id: string; name: string };
 
 beforeEach(async () => {
 	t = await createTestStore();
+	backend = await startBackend(t);
 	t.clock.ms = Date.now();
 	process.env.N8N_SECRETS_DB = t.path;
 	process.env.N8N_SECRETS_MASTER_KEY = t.keyBase64;
@@ -18,13 +21,14 @@ beforeEach(async () => {
 		ttl: '1d',
 	});
 	credential = h.addCredential('secretsStoreApi', 'watcher', {
-		connection: 'embedded',
+		...backend.fields,
 		token,
 		environment: 'production',
 	});
 });
 
 afterEach(async () => {
+	await backend.close();
 	await closeEmbeddedStores();
 	await t.cleanup();
 	delete process.env.N8N_SECRETS_DB;
