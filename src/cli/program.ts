@@ -18,6 +18,10 @@ export function buildProgram(io: CliIo): Command {
 			'--token <token>',
 			'access token (prefer N8N_SECRETS_TOKEN: arguments are visible in `ps`)',
 		)
+		.option(
+			'--url <url>',
+			'talk to a secrets server (`n8n-secrets serve`) instead of the local store (or N8N_SECRETS_URL)',
+		)
 		.showHelpAfterError('(run with --help for usage)')
 		.exitOverride()
 		.configureOutput({ writeOut: io.out, writeErr: io.err });
@@ -25,7 +29,8 @@ export function buildProgram(io: CliIo): Command {
 		'after',
 		`
 Environment: N8N_SECRETS_MASTER_KEY | N8N_SECRETS_MASTER_KEY_FILE | N8N_SECRETS_PASSPHRASE (the master
-key), N8N_SECRETS_DB (the store), N8N_SECRETS_TOKEN (the access token). See docs/CLI.md.`,
+key), N8N_SECRETS_DB or N8N_SECRETS_DATABASE_URL (the store: SQLite file or PostgreSQL),
+N8N_SECRETS_TOKEN (the access token), N8N_SECRETS_URL (a server instead of the local store). See docs/CLI.md.`,
 	);
 	registerAdmin(program, io);
 	registerSecret(program, io);

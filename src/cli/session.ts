@@ -1,5 +1,9 @@
 /** Opening the store for one command, with the token it acts as. */
+import { readFileSync } from 'node:fs';
+
+import { RemoteSecrets } from '../client/remote-secrets';
 import { SecretsError } from '../core/errors';
+import type { SecretsApi } from '../service/api';
 import { openEmbedded } from '../service/config';
 import type { Caller, SecretsService } from '../service/secrets-service';
 import type { CliIo } from './io';
@@ -7,6 +11,17 @@ import type { CliIo } from './io';
 export interface GlobalOptions {
 	db?: string;
 	token?: string;
+	url?: string;
+}
+
+/** The server to talk to: `--url`, else N8N_SECRETS_URL; undefined for the local store. */
+export function serverUrl(io: CliIo, global: GlobalOptions): string | undefined {
+	return global.url ?? (io.env.N8N_SECRETS_URL?.trim() || undefined);
+}
+
+export function openRemote(io: CliIo, url: string): RemoteSecrets {
+	const ca = io.env.N8N_SECRETS_SERVER_CA_FILE?.trim();
+	return new RemoteSecrets(url, { ca: ca ? readFileSync(ca) : undefined });
 }
 
 /** The environment the command runs with: `--db` overrides N8N_SECRETS_DB. */
@@ -26,8 +41,29 @@ export function callerFrom(io: CliIo, global: GlobalOptions): Caller {
 	return { token: token.trim(), context: { mode: 'cli' } };
 }
 
-/** Opens the store, runs `fn` as the caller, and closes the store whatever happens. */
+/**
+ * Opens the store (or, with `--url`, a client of the server), runs `fn` as the caller, and closes it
+ * whatever happens.
+ */
 export async function withService<T>(
+	io: CliIo,
+	global: GlobalOptions,
+	fn: (service: SecretsApi, caller: Caller) => Promise<T>,
+): Promise<T> {
+	const caller = callerFrom(io, global);
+	const url = serverUrl(io, global);
+	const service: SecretsApi = url
+		? openRemote(io, url)
+		: await openEmbedded(commandEnv(io, global));
+	try {
+		return await fn(service, caller);
+	} finally {
+		await service.close();
+	}
+}
+
+/** The store on this host, for what only the master key's holder can do (replace the master key). */
+export async function withLocalService<T>(
 	io: CliIo,
 	global: GlobalOptions,
 	fn: (service: SecretsService, caller: Caller) => Promise<T>,

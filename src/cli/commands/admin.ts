@@ -6,7 +6,16 @@ import { PostgresDriver } from '../../store/postgres/postgres-driver';
 import { SecretsService } from '../../service/secrets-service';
 import { json } from '../format';
 import type { CliIo } from '../io';
-import { type GlobalOptions, commandEnv, withService } from '../session';
+import type { RemoteSecrets } from '../../client/remote-secrets';
+import { SecretsError } from '../../core/errors';
+import { startServer } from '../../server/serve';
+import {
+	type GlobalOptions,
+	commandEnv,
+	serverUrl,
+	withLocalService,
+	withService,
+} from '../session';
 
 export function registerAdmin(program: Command, io: CliIo): void {
 	const g = (cmd: Command) => cmd.optsWithGlobals() as GlobalOptions;
@@ -141,8 +150,30 @@ Example:
 				'N8N_SECRETS_NEW_MASTER_KEY_FILE',
 				'N8N_SECRETS_NEW_PASSPHRASE',
 			].some((v) => env[v]);
+			const url = serverUrl(io, g(cmd));
+			if (url) {
+				// Over the API only the data keys can be replaced: the master key never travels.
+				if (hasNew) {
+					throw new SecretsError(
+						'INVALID_INPUT',
+						'Replacing the master key needs its holder: run `n8n-secrets key rotate` on the store host, without --url.',
+					);
+				}
+				if (!o.reencrypt)
+					throw new SecretsError(
+						'INVALID_INPUT',
+						'With --url, give --reencrypt (re-encrypt under new data keys).',
+					);
+				await withService(io, g(cmd), async (service, caller) => {
+					const r = await (service as RemoteSecrets).reencrypt(caller);
+					io.out(
+						o.json ? json(r) : `Re-encrypted ${r.reencrypted} value(s) under new data keys.\n`,
+					);
+				});
+				return;
+			}
 			const newKey = hasNew ? keyProviderFromEnv(env, 'N8N_SECRETS_NEW_') : undefined;
-			await withService(io, g(cmd), async (service, caller) => {
+			await withLocalService(io, g(cmd), async (service, caller) => {
 				let lastTenant = '';
 				const r = await service.rotateMasterKey(caller, {
 					newKey,
@@ -162,4 +193,59 @@ Example:
 				if (o.reencrypt) io.out(`Re-encrypted ${r.reencrypted} value(s) under new data keys.\n`);
 			});
 		});
+
+	program
+		.command('serve')
+		.description('serve the HTTP API (/api/v1) over the store, for remote mode and many n8n hosts')
+		.option('--host <host>', 'address to listen on (N8N_SECRETS_SERVER_HOST)', undefined)
+		.option('--port <port>', 'port to listen on (N8N_SECRETS_SERVER_PORT, default 8200)')
+		.option('--tls-cert <file>', 'PEM certificate: serve HTTPS (N8N_SECRETS_TLS_CERT)')
+		.option('--tls-key <file>', 'PEM private key of the certificate (N8N_SECRETS_TLS_KEY)')
+		.option('--body-limit <bytes>', 'largest request body accepted (default 262144)')
+		.addHelpText(
+			'after',
+			`
+Serves the store this host's environment names (N8N_SECRETS_DB or N8N_SECRETS_DATABASE_URL) with its
+master key. Listens on 127.0.0.1:8200 unless told otherwise; off loopback, give a certificate or put a
+TLS proxy in front. Optional: tokens from an OAuth 2.0 issuer (N8N_SECRETS_OAUTH_ISSUER, _AUDIENCE, …;
+see docs/SERVER.md). Stops gracefully on SIGTERM or SIGINT. Logs are JSON lines on stdout.
+
+Example:
+  n8n-secrets serve --host 0.0.0.0 --port 8200 --tls-cert cert.pem --tls-key key.pem`,
+		)
+		.action(
+			async (
+				o: { host?: string; port?: string; tlsCert?: string; tlsKey?: string; bodyLimit?: string },
+				cmd: Command,
+			) => {
+				const port = o.port === undefined ? undefined : Number(o.port);
+				if (port !== undefined && (!Number.isInteger(port) || port < 0 || port > 65535))
+					throw new SecretsError('INVALID_INPUT', `--port must be a port number, not "${o.port}".`);
+				const bodyLimit = o.bodyLimit === undefined ? undefined : Number(o.bodyLimit);
+				if (bodyLimit !== undefined && (!Number.isInteger(bodyLimit) || bodyLimit < 1024))
+					throw new SecretsError(
+						'INVALID_INPUT',
+						'--body-limit must be a number of bytes, at least 1024.',
+					);
+				const server = await startServer({
+					host: o.host,
+					port,
+					tlsCert: o.tlsCert,
+					tlsKey: o.tlsKey,
+					bodyLimit,
+					env: commandEnv(io, g(cmd)),
+					log: (line) => io.out(`${JSON.stringify({ time: new Date().toISOString(), ...line })}\n`),
+				});
+				await new Promise<void>((resolve) => {
+					const stop = (signal: string) => {
+						io.out(
+							`${JSON.stringify({ time: new Date().toISOString(), level: 'info', msg: `${signal}: finishing requests in flight, then stopping` })}\n`,
+						);
+						void server.close().then(resolve);
+					};
+					process.once('SIGTERM', () => stop('SIGTERM'));
+					process.once('SIGINT', () => stop('SIGINT'));
+				});
+			},
+		);
 }

@@ -8,7 +8,8 @@ import {
 	type VersionSelector,
 } from '../../core/model';
 import { ALPHABETS, type Alphabet } from '../../crypto/generate';
-import type { Caller, SecretsService } from '../../service/secrets-service';
+import type { SecretsApi } from '../../service/api';
+import type { Caller } from '../../service/secrets-service';
 import { collect, days, json, nonNegativeInt, positiveInt, shortDate, table } from '../format';
 import type { CliIo } from '../io';
 import { type GlobalOptions, readValue, withService } from '../session';
@@ -108,7 +109,7 @@ function metadataChanges(o: SetOptions) {
 }
 
 async function existing(
-	service: SecretsService,
+	service: SecretsApi,
 	caller: Caller,
 	name: string,
 ): Promise<SecretMetadata | undefined> {
