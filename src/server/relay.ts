@@ -133,6 +133,7 @@ export class Relay {
 
 	async perform(caller: Caller, input: unknown): Promise<RelayResponse> {
 		const i = schema.parseInput(relayInput, input);
+		await this.service.authorizeRelay(caller, i.environment);
 		const spec: SecretRequestSpec = {
 			method: i.method,
 			url: i.url,

@@ -1146,6 +1146,19 @@ export class SecretsService {
 		return this.resolveValue(caller, input, 'relay');
 	}
 
+	/**
+	 * Whether the caller may have the server send requests for it in `environment`: checked before the
+	 * relay sends anything, even a request without references. Denials are audited.
+	 */
+	async authorizeRelay(caller: Caller, environment: string): Promise<void> {
+		const env = schema.parseInput(schema.environmentName, environment);
+		await this.op(caller, { action: 'use', environment: env }, async (p) => {
+			if (!hasScope(p, 'secrets:use')) requireScope(p, 'secrets:relay', 'relay requests');
+			requireEnvironment(p, env);
+			await this.checkToken(this.driver, p);
+		});
+	}
+
 	private async resolveValue(
 		caller: Caller,
 		input: schema.ResolveInput,
