@@ -37,8 +37,6 @@ export interface ServerOptions {
 	relay?: RelayOptions;
 	log?: Logger;
 	https?: { cert: string | Buffer; key: string | Buffer };
-	/** Close idle keep-alive connections and wait for requests in flight at most this long. */
-	shutdownTimeoutMs?: number;
 }
 
 const CONTEXT_HEADERS: [keyof N8nContext, string][] = [
@@ -229,4 +227,20 @@ function registerRoute(app: FastifyInstance, service: SecretsService, route: Rou
 			return result ?? {};
 		},
 	});
+}
+
+/**
+ * Stops accepting connections, lets requests in flight finish, and closes each keep-alive connection
+ * as soon as it is idle (Node only closes those idle at the moment of the call); after `timeoutMs`,
+ * whatever is left is cut.
+ */
+export async function closeGracefully(app: FastifyInstance, timeoutMs = 10_000): Promise<void> {
+	const idle = setInterval(() => app.server.closeIdleConnections(), 50);
+	const hard = setTimeout(() => app.server.closeAllConnections(), timeoutMs);
+	try {
+		await app.close();
+	} finally {
+		clearInterval(idle);
+		clearTimeout(hard);
+	}
 }

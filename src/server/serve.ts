@@ -11,7 +11,7 @@ import { SecretsError } from '../core/errors';
 import { ExternalIssuer, externalIssuerFromEnv } from '../auth/external-issuer';
 import { openEmbedded, storeLocation } from '../service/config';
 import type { SecretsService } from '../service/secrets-service';
-import { type LogLine, type Logger, buildServer } from './app';
+import { type LogLine, type Logger, buildServer, closeGracefully } from './app';
 
 export interface ServeOptions {
 	host?: string;
@@ -21,6 +21,8 @@ export interface ServeOptions {
 	bodyLimit?: number;
 	env?: NodeJS.ProcessEnv;
 	log?: Logger;
+	/** How long a stop waits for requests in flight before cutting them (default 10 s). */
+	shutdownTimeoutMs?: number;
 }
 
 export interface RunningServer {
@@ -100,7 +102,7 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningSe
 		url,
 		close: () =>
 			(closing ??= (async () => {
-				await app.close();
+				await closeGracefully(app, options.shutdownTimeoutMs);
 				await service.close();
 			})()),
 	};

@@ -102,9 +102,9 @@ describe('every route', () => {
 			'stripe-key',
 		]);
 		expect(answers['POST /api/v1/secrets/stripe-key/rotate']).toMatchObject({ version: 4 });
-		expect(answers['GET /api/v1/secrets/stripe-key/versions'].map((v: Answer) => v.version)).toEqual([
-			4, 3, 2, 1,
-		]);
+		expect(
+			answers['GET /api/v1/secrets/stripe-key/versions'].map((v: Answer) => v.version),
+		).toEqual([4, 3, 2, 1]);
 		expect(answers['POST /api/v1/secrets/stripe-key/reveal']).toMatchObject({
 			version: 1,
 			value: VALUE,
