@@ -1,0 +1,294 @@
+/**
+ * `npm run bench`, second part: resolving through `n8n-secrets serve` over loopback (the server in
+ * its own process, the real undici client), with 1 and 32 concurrent clients, beside a bare HTTP
+ * round trip on the same framework and connection pool; and resolving on the PostgreSQL store
+ * directly, beside a bare `select 1` on the same pool. Each pair is measured in the same run.
+ *
+ * Environment: BENCH_SERVER_SECRETS (default 1000), BENCH_SERVER_ITERATIONS (default 20000),
+ * BENCH_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/test; the PostgreSQL part is skipped,
+ * and says so, when it cannot connect).
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+
+import { Client, Pool as PgPool } from 'pg';
+import { Pool } from 'undici';
+
+import { RemoteSecrets } from '../src/client/remote-secrets';
+import { rawKeyProvider } from '../src/crypto/master-key';
+import { buildServer } from '../src/server/app';
+import { SecretsService } from '../src/service/secrets-service';
+import { PostgresDriver } from '../src/store/postgres/postgres-driver';
+import type { SqlDriver } from '../src/store/sql';
+import { SqliteDriver } from '../src/store/sqlite/sqlite-driver';
+
+const ENVIRONMENTS = ['development', 'staging', 'production'];
+const DATABASE_URL = process.env.BENCH_DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/test';
+
+interface Summary {
+	p50: number;
+	p99: number;
+	mean: number;
+	opsPerSec: number;
+}
+
+function summarize(samplesNs: number[], totalNs: number): Summary {
+	const sorted = Float64Array.from(samplesNs).sort();
+	const at = (q: number) =>
+		sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] / 1000;
+	return {
+		p50: at(0.5),
+		p99: at(0.99),
+		mean: samplesNs.reduce((a, b) => a + b, 0) / samplesNs.length / 1000,
+		opsPerSec: samplesNs.length / (totalNs / 1e9),
+	};
+}
+
+/** Runs `op` `iterations` times spread over `clients` concurrent loops; per-call latency and total rate. */
+async function measure(
+	iterations: number,
+	clients: number,
+	op: (i: number) => Promise<unknown>,
+): Promise<Summary> {
+	const samples: number[] = [];
+	let next = 0;
+	const start = process.hrtime.bigint();
+	await Promise.all(
+		Array.from({ length: clients }, async () => {
+			for (let i = next++; i < iterations; i = next++) {
+				const t0 = process.hrtime.bigint();
+				await op(i);
+				samples.push(Number(process.hrtime.bigint() - t0));
+			}
+		}),
+	);
+	return summarize(samples, Number(process.hrtime.bigint() - start));
+}
+
+const name = (i: number, count: number) =>
+	`secret-${String((i * 104729) % count).padStart(5, '0')}`;
+
+async function seed(driver: SqlDriver, keyB64: string, count: number) {
+	const { service, token } = await SecretsService.init(driver, rawKeyProvider(keyB64, 'bench key'));
+	const admin = { token };
+	for (let i = 0; i < count; i++) {
+		const n = `secret-${String(i).padStart(5, '0')}`;
+		await service.createSecret(admin, { name: n, type: 'API_KEY' });
+		for (const environment of ENVIRONMENTS)
+			await service.setValue(admin, {
+				name: n,
+				environment,
+				value: `${environment}-${randomBytes(16).toString('hex')}`,
+			});
+	}
+	const user = await service.createToken(admin, {
+		subject: 'bench-workflow',
+		role: 'user',
+		ttl: '1d',
+	});
+	return { service, userToken: user.token };
+}
+
+const CONTEXT = {
+	workflowId: 'wf-1',
+	workflowName: 'bench',
+	executionId: '1',
+	node: 'Secret HTTP Request',
+	mode: 'manual',
+};
+
+/** The server process: the real API over the seeded store, plus one bare route for the reference. */
+async function serve(): Promise<void> {
+	const service = await SecretsService.open(
+		new SqliteDriver(process.env.BENCH_DB!),
+		rawKeyProvider(process.env.BENCH_KEY!, 'bench key'),
+	);
+	const app = await buildServer({ service, log: () => undefined });
+	// The same framework, parser, hooks and a similar JSON answer, without the store.
+	const answer = {
+		name: 'secret-00001',
+		environment: 'production',
+		servedFrom: 'production',
+		version: 1,
+		value: `production-${'0'.repeat(32)}`,
+		type: 'API_KEY',
+		expiresAt: null,
+		allowedHosts: [],
+	};
+	app.post('/bench/bare', async () => answer);
+	await app.listen({ host: '127.0.0.1', port: 0 });
+	const address = app.server.address();
+	process.stdout.write(`${typeof address === 'object' && address ? address.port : 0}\n`);
+	process.on(
+		'SIGTERM',
+		() =>
+			void app
+				.close()
+				.then(() => service.close())
+				.then(() => process.exit(0)),
+	);
+}
+
+async function startServerProcess(
+	db: string,
+	keyB64: string,
+): Promise<{ proc: ChildProcess; url: string }> {
+	const proc = spawn(process.execPath, [__filename, '--serve'], {
+		env: { ...process.env, BENCH_DB: db, BENCH_KEY: keyB64 },
+		stdio: ['ignore', 'pipe', 'inherit'],
+	});
+	const port = await new Promise<string>((resolve, reject) => {
+		createInterface({ input: proc.stdout! }).once('line', resolve);
+		proc.once('exit', (code) => reject(new Error(`server exited with ${code}`)));
+	});
+	return { proc, url: `http://127.0.0.1:${port}` };
+}
+
+async function serverPart(count: number, iterations: number) {
+	const dir = mkdtempSync(join(tmpdir(), 'n8n-secrets-bench-server-'));
+	const db = join(dir, 'secrets.db');
+	const keyB64 = randomBytes(32).toString('base64');
+	try {
+		process.stderr.write(`Seeding ${count} secrets x 3 environments for the server\n`);
+		const { service, userToken } = await seed(new SqliteDriver(db), keyB64, count);
+		await service.close();
+		const { proc, url } = await startServerProcess(db, keyB64);
+		const result: Record<string, Summary> = {};
+		try {
+			for (const clients of [1, 32]) {
+				const remote = new RemoteSecrets(url, { connections: clients });
+				const bare = new Pool(url, { connections: clients });
+				const caller = { token: userToken, context: CONTEXT };
+				const bareCall = async () => {
+					const r = await bare.request({
+						method: 'POST',
+						path: '/bench/bare',
+						headers: { 'content-type': 'application/json', authorization: `Bearer ${userToken}` },
+						body: '{}',
+					});
+					await r.body.json();
+				};
+				const resolve = (i: number) =>
+					remote.use(caller, { name: name(i, count), environment: ENVIRONMENTS[i % 3] });
+				// Warm-up: every value once, connections open, JIT settled.
+				await measure(Math.min(count * 3, 3000), clients, resolve);
+				await measure(2000, clients, bareCall);
+				result[`bareRoundTrip${clients}`] = await measure(iterations, clients, bareCall);
+				result[`serverResolve${clients}`] = await measure(iterations, clients, resolve);
+				result[`bareRoundTripAgain${clients}`] = await measure(iterations, clients, bareCall);
+				await remote.close();
+				await bare.close();
+			}
+		} finally {
+			proc.kill('SIGTERM');
+			await new Promise((r) => proc.once('exit', r));
+		}
+		return result;
+	} finally {
+		rmSync(dir, { recursive: true, force: true });
+	}
+}
+
+async function postgresPart(count: number, iterations: number) {
+	const probe = new Client({ connectionString: DATABASE_URL, connectionTimeoutMillis: 3000 });
+	try {
+		await probe.connect();
+	} catch (err) {
+		return { skipped: `PostgreSQL not reachable at ${DATABASE_URL} (${(err as Error).message})` };
+	}
+	const schema = `bench_${randomBytes(4).toString('hex')}`;
+	await probe.query(`CREATE SCHEMA ${schema}`);
+	try {
+		process.stderr.write(`Seeding ${count} secrets x 3 environments into PostgreSQL (${schema})\n`);
+		const keyB64 = randomBytes(32).toString('base64');
+		const seeded = await seed(
+			new PostgresDriver(DATABASE_URL, { schema, poolSize: 32 }),
+			keyB64,
+			count,
+		);
+		const result: Record<string, Summary> = {};
+		const pool = new PgPool({ connectionString: DATABASE_URL, max: 32 });
+		try {
+			const caller = { token: seeded.userToken, context: CONTEXT };
+			for (const clients of [1, 32]) {
+				const resolve = (i: number) =>
+					seeded.service.use(caller, { name: name(i, count), environment: ENVIRONMENTS[i % 3] });
+				const select1 = () => pool.query({ name: 'select1', text: 'select 1' });
+				await measure(Math.min(count * 3, 3000), clients, resolve);
+				await measure(2000, clients, select1);
+				result[`select1_${clients}`] = await measure(iterations, clients, select1);
+				result[`postgresResolve${clients}`] = await measure(iterations, clients, resolve);
+			}
+		} finally {
+			await pool.end();
+			await seeded.service.close();
+		}
+		return result;
+	} finally {
+		await probe.query(`DROP SCHEMA ${schema} CASCADE`);
+		await probe.end();
+	}
+}
+
+function fmt(s: Summary): string {
+	return `p50 ${s.p50.toFixed(1)} µs   p99 ${s.p99.toFixed(1)} µs   ${Math.round(s.opsPerSec).toLocaleString('en-US')} ops/s`;
+}
+
+async function main(): Promise<void> {
+	const count = Number(process.env.BENCH_SERVER_SECRETS ?? 1000);
+	const iterations = Number(process.env.BENCH_SERVER_ITERATIONS ?? 20_000);
+	const server = await serverPart(count, iterations);
+	const pg = await postgresPart(count, Math.min(iterations, 10_000));
+	const bare1 = Math.min(server.bareRoundTrip1.p50, server.bareRoundTripAgain1.p50);
+	const ratio = server.serverResolve1.p50 / bare1;
+	const goals = {
+		serverResolveP50Under150us: server.serverResolve1.p50 < 150,
+		within2xOfBareRoundTrip: ratio <= 2,
+	};
+	console.log(
+		`\nn8n-secrets server benchmark (Node ${process.version}, ${count} secrets x 3 environments, ${iterations} calls per line)`,
+	);
+	for (const clients of [1, 32]) {
+		console.log(
+			`  ${clients} client${clients > 1 ? 's' : ' '}  bare HTTP round trip  ${fmt(server[`bareRoundTrip${clients}`])}`,
+		);
+		console.log(`             server resolve        ${fmt(server[`serverResolve${clients}`])}`);
+		console.log(
+			`             bare round trip again ${fmt(server[`bareRoundTripAgain${clients}`])}`,
+		);
+	}
+	console.log(`  server resolve p50 / bare round trip p50 (1 client) = ${ratio.toFixed(2)}x`);
+	if ('skipped' in pg) console.log(`  PostgreSQL: SKIPPED: ${pg.skipped}`);
+	else
+		for (const clients of [1, 32]) {
+			console.log(
+				`  ${clients} client${clients > 1 ? 's' : ' '}  bare select 1         ${fmt((pg as Record<string, Summary>)[`select1_${clients}`])}`,
+			);
+			console.log(
+				`             PostgreSQL resolve    ${fmt((pg as Record<string, Summary>)[`postgresResolve${clients}`])}`,
+			);
+		}
+	console.log(`  goals: ${JSON.stringify(goals)}`);
+	mkdirSync('.bench', { recursive: true });
+	writeFileSync(
+		join('.bench', 'server.json'),
+		JSON.stringify(
+			{ node: process.version, secrets: count, iterations, server, postgres: pg, ratio, goals },
+			null,
+			2,
+		),
+	);
+}
+
+if (process.argv.includes('--serve')) {
+	void serve();
+} else {
+	main().catch((err) => {
+		console.error(err);
+		process.exit(1);
+	});
+}
