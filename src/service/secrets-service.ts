@@ -319,7 +319,9 @@ export class SecretsService {
 	 */
 	private async auditUse(tenant: string, input: AuditInput): Promise<void> {
 		if (!this.journal) {
-			await this.driver.transaction((tx) => this.audit(tx, tenant, input), 'process');
+			await this.driver.transaction((tx) => this.audit(tx, tenant, input), 'process', {
+				changesSecrets: false,
+			});
 			return;
 		}
 		let key = this.activeKeys.get(tenant);

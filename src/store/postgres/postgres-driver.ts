@@ -19,7 +19,9 @@ export interface PostgresOptions {
 /**
  * One lock for every write transaction of the store, in every process: the same rule as SQLite's
  * `BEGIN IMMEDIATE`, so the service's read-then-write steps (next version number, moving labels,
- * the audit chain's head) run one at a time across all n8n workers and servers. Readers never wait.
+ * the audit chain's head) run one at a time across all n8n workers and servers. Transactions that
+ * only append audit events take it shared: they never overlap a write, and the head row's lock
+ * (`FOR UPDATE`) orders them among themselves. Readers never wait.
  */
 const WRITE_LOCK = 0x6e386e73; // "n8ns"
 
@@ -182,21 +184,27 @@ export class PostgresDriver implements SqlDriver {
 	async transaction<T>(
 		fn: (tx: SqlExecutor) => Promise<T>,
 		durability: Durability = 'full',
-		_options: TransactionOptions = {},
+		options: TransactionOptions = {},
 	): Promise<T> {
 		const client = await this.connect();
 		let broken = false;
 		try {
-			await client.query('BEGIN');
+			// 'process': the server has the commit when we return (a killed n8n loses nothing); only
+			// a crash of the database server itself could lose the last moments of `use` events.
+			const relaxed = durability !== 'full' && this.durability !== 'full';
+			await client.query(
+				`BEGIN; SET LOCAL lock_timeout = ${Math.max(1, this.lockTimeoutMs)}` +
+					(relaxed ? '; SET LOCAL synchronous_commit = off' : ''),
+			);
 			try {
-				await client.query(`SET LOCAL lock_timeout = ${Math.max(1, this.lockTimeoutMs)}`);
-				// 'process': the server has the commit when we return (a killed n8n loses nothing); only
-				// a crash of the database server itself could lose the last moments of `use` events.
-				if (durability !== 'full' && this.durability !== 'full')
-					await client.query('SET LOCAL synchronous_commit = off');
+				// Transactions that only append audit events share the lock (the chain head's row lock
+				// orders them); every other write takes it alone.
 				await client.query({
-					name: 'n8ns_write_lock',
-					text: 'SELECT pg_advisory_xact_lock($1)',
+					name: options.changesSecrets === false ? 'n8ns_audit_lock' : 'n8ns_write_lock',
+					text:
+						options.changesSecrets === false
+							? 'SELECT pg_advisory_xact_lock_shared($1)'
+							: 'SELECT pg_advisory_xact_lock($1)',
 					values: [WRITE_LOCK],
 				});
 			} catch (err) {
