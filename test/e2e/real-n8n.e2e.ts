@@ -3,7 +3,8 @@
  * through n8n's own CLI (import, execute, export), as an operator would. Slow: every n8n command
  * starts n8n (a few seconds).
  */
-import { execFile, execFileSync } from 'node:child_process';
+import { execFile, execFileSync, spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
 import { promisify } from 'node:util';
 
 import { rawSql } from '../helpers/store';
@@ -224,6 +225,71 @@ describe('inside a real n8n', () => {
 			expect(text).not.toContain(STAGING);
 			expect(text).toContain('[redacted:api-key]');
 		}
+	});
+
+	it('works in remote mode: n8n without the master key, the request relayed by n8n-secrets serve', async () => {
+		const relayToken = secrets([
+			'token',
+			'create',
+			'--role',
+			'relay',
+			'--subject',
+			'n8n-remote',
+		]).trim();
+		const serve = spawn(process.execPath, [CLI, 'serve', '--port', '0'], {
+			env: { ...env, N8N_SECRETS_RELAY_ALLOW_PRIVATE: 'true' },
+			stdio: ['ignore', 'pipe', 'inherit'],
+		});
+		const masterKey = env.N8N_SECRETS_MASTER_KEY;
+		try {
+			const url = await new Promise<string>((resolveUrl, reject) => {
+				createInterface({ input: serve.stdout! }).on('line', (line) => {
+					const m = /at (http:\/\/[^ "]+)\/api\/v1/.exec(line);
+					if (m) resolveUrl(m[1]);
+				});
+				serve.once('exit', (code) => reject(new Error(`serve exited with ${code}`)));
+			});
+			const credential = await importCredential('secretsStoreApi', {
+				connection: 'remote',
+				url,
+				token: relayToken,
+				environment: 'production',
+			});
+			// This n8n cannot open the store itself: only the server can.
+			delete env.N8N_SECRETS_MASTER_KEY;
+			const run = await runNode({
+				name: 'Node',
+				type: 'n8n-nodes-secrets.secretHttpRequest',
+				parameters: {
+					method: 'GET',
+					url: `${base}/remote-charge`,
+					authPlacement: 'bearer',
+					secret: { __rl: true, mode: 'name', value: 'api-key' },
+				},
+				credentials: { secretsStoreApi: credential },
+			});
+			expect(run.status).toBe('success');
+			expect(seen[seen.length - 1]).toMatchObject({
+				path: '/remote-charge',
+				headers: { authorization: `Bearer ${PROD}` },
+			});
+			const text = JSON.stringify(run);
+			expect(text).not.toContain(PROD);
+			expect(text).toContain('[redacted:api-key]');
+		} finally {
+			env.N8N_SECRETS_MASTER_KEY = masterKey;
+			serve.kill('SIGTERM');
+			await new Promise((r) => (serve.exitCode === null ? serve.once('exit', r) : r(null)));
+		}
+		const uses = JSON.parse(secrets(['audit', 'list', '--action', 'use', '--json'])) as {
+			actor: string;
+			reason: string | null;
+			destinationHost: string | null;
+		}[];
+		expect(uses.find((e) => e.actor === 'n8n-remote')).toMatchObject({
+			reason: 'relayed by the server',
+			destinationHost: '127.0.0.1',
+		});
 	});
 
 	it("authenticates n8n's own HTTP Request node through the Secret Reference Auth credential", async () => {
