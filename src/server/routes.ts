@@ -60,8 +60,18 @@ const resolveBody = z
 		destinationHost: z.string().min(1).max(253).optional(),
 	})
 	.strict();
-const createSecretBody = schema.createSecretInput;
-const updateSecretBody = z.object({}).passthrough();
+const updateSecretBody = schema.updateSecretInput.omit({ name: true });
+const reencryptBody = z
+	.object({
+		reencrypt: z.literal(true, {
+			errorMap: () => ({
+				message:
+					'set "reencrypt": true (the master key is replaced with the CLI, on the store host)',
+			}),
+		}),
+		batchSize: z.number().int().min(1).max(10000).optional(),
+	})
+	.strict();
 
 function parse<S extends z.ZodTypeAny>(s: S | undefined, value: unknown): z.output<S> {
 	if (!s) return value as z.output<S>;
@@ -113,7 +123,7 @@ export const ROUTES: Route[] = [
 		path: '/secrets',
 		summary: 'Create a secret, optionally with a first value in one environment.',
 		scope: 'secrets:write',
-		body: createSecretBody,
+		body: schema.createSecretInput,
 		status: 201,
 		handle: (s, i) => s.createSecret(i.caller, i.body as schema.CreateSecretInput),
 	},
@@ -338,26 +348,9 @@ export const ROUTES: Route[] = [
 		summary:
 			"Re-encrypt every value under new data keys. Replacing the master key itself needs the key's holder: `n8n-secrets key rotate` on the store's host.",
 		scope: 'admin',
-		body: z
-			.object({
-				reencrypt: z.literal(true),
-				batchSize: z.number().int().min(1).max(10000).optional(),
-			})
-			.strict(),
+		body: reencryptBody,
 		handle: (s, i) => {
-			const body = parse(
-				z
-					.object({
-						reencrypt: z.literal(true, {
-							errorMap: () => ({
-								message: 'set "reencrypt": true (the master key is replaced with the CLI)',
-							}),
-						}),
-						batchSize: z.number().int().min(1).max(10000).optional(),
-					})
-					.strict(),
-				i.body,
-			);
+			const body = parse(reencryptBody, i.body);
 			return s.rotateMasterKey(i.caller, body);
 		},
 	},
