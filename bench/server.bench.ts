@@ -8,10 +8,10 @@
  * BENCH_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/test; the PostgreSQL part is skipped,
  * and says so, when it cannot connect).
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 
@@ -137,7 +137,15 @@ async function startServerProcess(
 	db: string,
 	keyB64: string,
 ): Promise<{ proc: ChildProcess; url: string }> {
-	const proc = spawn(process.execPath, [__filename, '--serve'], {
+	// On a machine with two or more CPUs, the server gets one of its own (as on a real host) and
+	// this process, the client, another: otherwise the scheduler's placement of the two processes
+	// decides the latency more than the code does. Without taskset they float.
+	const pinned = cpus().length >= 2 && spawnSync('taskset', ['-V']).status === 0;
+	if (pinned) spawnSync('taskset', ['-cp', '0', String(process.pid)]);
+	const [command, args] = pinned
+		? ['taskset', ['-c', '1', process.execPath, __filename, '--serve']]
+		: [process.execPath, [__filename, '--serve']];
+	const proc = spawn(command, args, {
 		env: { ...process.env, BENCH_DB: db, BENCH_KEY: keyB64 },
 		stdio: ['ignore', 'pipe', 'inherit'],
 	});
