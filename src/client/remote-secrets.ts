@@ -7,7 +7,14 @@
 import { Pool, type Dispatcher } from 'undici';
 
 import { SecretsError, isErrorCode } from '../core/errors';
-import type { AuditEvent, Page, SecretMetadata, TokenInfo, VersionInfo } from '../core/model';
+import {
+	CONTEXT_HEADERS,
+	type AuditEvent,
+	type Page,
+	type SecretMetadata,
+	type TokenInfo,
+	type VersionInfo,
+} from '../core/model';
 import type * as schema from '../core/schemas';
 import type { SecretsApi } from '../service/api';
 import type {
@@ -32,14 +39,6 @@ export interface RemoteOptions {
 }
 
 type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
-
-const CONTEXT_HEADERS = {
-	workflowId: 'x-n8n-workflow-id',
-	workflowName: 'x-n8n-workflow-name',
-	executionId: 'x-n8n-execution-id',
-	node: 'x-n8n-node',
-	mode: 'x-n8n-mode',
-} as const;
 
 const RETRY_STATUS = new Set([502, 503, 504]);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -100,8 +99,8 @@ export class RemoteSecrets implements SecretsApi {
 			accept: 'application/json',
 		};
 		if (body) h['content-type'] = 'application/json';
-		for (const [field, header] of Object.entries(CONTEXT_HEADERS)) {
-			const v = caller?.context?.[field as keyof typeof CONTEXT_HEADERS];
+		for (const [field, header] of CONTEXT_HEADERS) {
+			const v = caller?.context?.[field];
 			if (v) h[header] = encodeURIComponent(v);
 		}
 		return h;

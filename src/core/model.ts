@@ -140,6 +140,15 @@ export interface N8nContext {
 	mode?: string;
 }
 
+/** The HTTP headers that carry a remote caller's n8n context (values percent-encoded). */
+export const CONTEXT_HEADERS: readonly (readonly [keyof N8nContext, string])[] = [
+	['workflowId', 'x-n8n-workflow-id'],
+	['workflowName', 'x-n8n-workflow-name'],
+	['executionId', 'x-n8n-execution-id'],
+	['node', 'x-n8n-node'],
+	['mode', 'x-n8n-mode'],
+];
+
 export const AUDIT_ACTIONS = [
 	'create',
 	'update',

@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 
 import { SecretsError, isSecretsError } from '../core/errors';
-import type { N8nContext } from '../core/model';
+import { CONTEXT_HEADERS, type N8nContext } from '../core/model';
 import type { Caller, SecretsService } from '../service/secrets-service';
 import { openApiDocument } from './openapi';
 import { Relay, type RelayOptions } from './relay';
@@ -38,14 +38,6 @@ export interface ServerOptions {
 	log?: Logger;
 	https?: { cert: string | Buffer; key: string | Buffer };
 }
-
-const CONTEXT_HEADERS: [keyof N8nContext, string][] = [
-	['workflowId', 'x-n8n-workflow-id'],
-	['workflowName', 'x-n8n-workflow-name'],
-	['executionId', 'x-n8n-execution-id'],
-	['node', 'x-n8n-node'],
-	['mode', 'x-n8n-mode'],
-];
 
 /** The n8n context a remote node sends (header values percent-encoded), for the audit trail. */
 function contextOf(req: FastifyRequest): N8nContext | undefined {
@@ -111,8 +103,13 @@ function toHttpError(err: unknown): SecretsError {
 	);
 }
 
+/** One log line as written: JSON with the time first. */
+export function formatLogLine(line: LogLine): string {
+	return `${JSON.stringify({ time: new Date().toISOString(), ...line })}\n`;
+}
+
 function defaultLog(line: LogLine): void {
-	process.stdout.write(`${JSON.stringify({ time: new Date().toISOString(), ...line })}\n`);
+	process.stdout.write(formatLogLine(line));
 }
 
 export async function buildServer(options: ServerOptions): Promise<FastifyInstance> {

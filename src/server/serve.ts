@@ -11,7 +11,7 @@ import { SecretsError } from '../core/errors';
 import { ExternalIssuer, externalIssuerFromEnv } from '../auth/external-issuer';
 import { openEmbedded, storeLocation } from '../service/config';
 import type { SecretsService } from '../service/secrets-service';
-import { type LogLine, type Logger, buildServer, closeGracefully } from './app';
+import { type LogLine, type Logger, buildServer, closeGracefully, formatLogLine } from './app';
 
 export interface ServeOptions {
 	host?: string;
@@ -42,10 +42,7 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningSe
 	const env = options.env ?? process.env;
 	const host = options.host ?? env.N8N_SECRETS_SERVER_HOST ?? '127.0.0.1';
 	const port = options.port ?? Number(env.N8N_SECRETS_SERVER_PORT ?? 8200);
-	const log =
-		options.log ??
-		((line: LogLine) =>
-			process.stdout.write(`${JSON.stringify({ time: new Date().toISOString(), ...line })}\n`));
+	const log = options.log ?? ((line: LogLine) => process.stdout.write(formatLogLine(line)));
 	const certPath = options.tlsCert ?? env.N8N_SECRETS_TLS_CERT;
 	const keyPath = options.tlsKey ?? env.N8N_SECRETS_TLS_KEY;
 	if (Boolean(certPath) !== Boolean(keyPath)) {

@@ -8,7 +8,6 @@ import { json } from '../format';
 import type { CliIo } from '../io';
 import type { RemoteSecrets } from '../../client/remote-secrets';
 import { SecretsError } from '../../core/errors';
-import { startServer } from '../../server/serve';
 import {
 	type GlobalOptions,
 	commandEnv,
@@ -227,6 +226,9 @@ Example:
 						'INVALID_INPUT',
 						'--body-limit must be a number of bytes, at least 1024.',
 					);
+				// Loaded here: the other commands do not need the HTTP framework.
+				const { formatLogLine } = await import('../../server/app');
+				const { startServer } = await import('../../server/serve');
 				const server = await startServer({
 					host: o.host,
 					port,
@@ -234,12 +236,15 @@ Example:
 					tlsKey: o.tlsKey,
 					bodyLimit,
 					env: commandEnv(io, g(cmd)),
-					log: (line) => io.out(`${JSON.stringify({ time: new Date().toISOString(), ...line })}\n`),
+					log: (line) => io.out(formatLogLine(line)),
 				});
 				await new Promise<void>((resolve) => {
 					const stop = (signal: string) => {
 						io.out(
-							`${JSON.stringify({ time: new Date().toISOString(), level: 'info', msg: `${signal}: finishing requests in flight, then stopping` })}\n`,
+							formatLogLine({
+								level: 'info',
+								msg: `${signal}: finishing requests in flight, then stopping`,
+							}),
 						);
 						void server.close().then(resolve);
 					};
