@@ -10,6 +10,14 @@ export function hasScope(p: Principal, scope: Scope): boolean {
 	return p.scopes.includes('admin') || p.scopes.includes(scope);
 }
 
+/**
+ * The permission a relayed use needs: `secrets:use` covers it (the stronger right); otherwise the
+ * token must have `secrets:relay`.
+ */
+export function relayScope(p: Principal): Scope {
+	return hasScope(p, 'secrets:use') ? 'secrets:use' : 'secrets:relay';
+}
+
 /** A denial, with the reason kept for the audit trail (the caller sees the message, never more). */
 export class Denial extends SecretsError {
 	constructor(

@@ -34,7 +34,7 @@ import type { DataKey } from '../crypto/keyring';
 import {
 	Denial,
 	environmentAllowed,
-	hasScope,
+	relayScope,
 	requireConsumer,
 	requireEnvironment,
 	requireScope,
@@ -1155,7 +1155,7 @@ export class SecretsService {
 	async authorizeRelay(caller: Caller, environment: string): Promise<void> {
 		const env = schema.parseInput(schema.environmentName, environment);
 		await this.op(caller, { action: 'use', environment: env }, async (p) => {
-			if (!hasScope(p, 'secrets:use')) requireScope(p, 'secrets:relay', 'relay requests');
+			requireScope(p, relayScope(p), 'relay requests');
 			requireEnvironment(p, env);
 			await this.checkToken(this.driver, p);
 		});
@@ -1175,11 +1175,7 @@ export class SecretsService {
 			async (p) => {
 				this.authorizeSecretOp(
 					p,
-					via === 'reveal'
-						? 'secrets:reveal'
-						: via === 'relay' && !hasScope(p, 'secrets:use')
-							? 'secrets:relay'
-							: 'secrets:use',
+					via === 'reveal' ? 'secrets:reveal' : via === 'relay' ? relayScope(p) : 'secrets:use',
 					via === 'reveal'
 						? 'reveal secret values'
 						: via === 'relay'
