@@ -24,29 +24,9 @@ import { createInterface } from 'node:readline';
 import { rawKeyProvider } from '../src/crypto/master-key';
 import { SecretsService } from '../src/service/secrets-service';
 import { SqliteDriver } from '../src/store/sqlite/sqlite-driver';
+import { type Summary, summarize } from './summary';
 
 const ENVIRONMENTS = ['development', 'staging', 'production'];
-
-interface Summary {
-	p50: number;
-	p90: number;
-	p99: number;
-	mean: number;
-	opsPerSec: number;
-}
-
-function summarize(samplesNs: Float64Array, totalNs: number): Summary {
-	const sorted = Float64Array.from(samplesNs).sort();
-	const at = (q: number) =>
-		sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] / 1000;
-	return {
-		p50: at(0.5),
-		p90: at(0.9),
-		p99: at(0.99),
-		mean: samplesNs.reduce((a, b) => a + b, 0) / samplesNs.length / 1000,
-		opsPerSec: samplesNs.length / (totalNs / 1e9),
-	};
-}
 
 /** The reference: one AES-256-GCM decrypt of a short value, with the key held as Node holds ours. */
 function bareDecrypt(iterations: number): Summary {

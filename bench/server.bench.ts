@@ -25,28 +25,10 @@ import { SecretsService } from '../src/service/secrets-service';
 import { PostgresDriver } from '../src/store/postgres/postgres-driver';
 import type { SqlDriver } from '../src/store/sql';
 import { SqliteDriver } from '../src/store/sqlite/sqlite-driver';
+import { type Summary, summarize } from './summary';
 
 const ENVIRONMENTS = ['development', 'staging', 'production'];
 const DATABASE_URL = process.env.BENCH_DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/test';
-
-interface Summary {
-	p50: number;
-	p99: number;
-	mean: number;
-	opsPerSec: number;
-}
-
-function summarize(samplesNs: number[], totalNs: number): Summary {
-	const sorted = Float64Array.from(samplesNs).sort();
-	const at = (q: number) =>
-		sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] / 1000;
-	return {
-		p50: at(0.5),
-		p99: at(0.99),
-		mean: samplesNs.reduce((a, b) => a + b, 0) / samplesNs.length / 1000,
-		opsPerSec: samplesNs.length / (totalNs / 1e9),
-	};
-}
 
 /** Runs `op` `iterations` times spread over `clients` concurrent loops; per-call latency and total rate. */
 async function measure(

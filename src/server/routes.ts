@@ -102,17 +102,12 @@ export const ROUTES: Route[] = [
 		summary: 'List secrets (names and metadata, never values), paged by cursor.',
 		scope: 'secrets:list',
 		read: true,
-		query: z
-			.object({
-				prefix: z.string().max(128).optional(),
-				tag: z.string().max(64).optional(),
-				type: schema.secretType.optional(),
-				env: schema.environmentName.optional(),
-				includeDeleted: bool.optional(),
-				limit: int(1, 1000).optional(),
-				cursor: z.string().max(200).optional(),
-			})
-			.strict(),
+		// The service's own filter rules, with `env` for the environment and text for the rest.
+		query: schema.listSecretsInput.omit({ environment: true }).extend({
+			env: schema.environmentName.optional(),
+			includeDeleted: bool.optional(),
+			limit: int(1, 1000).optional(),
+		}),
 		handle: (s, i) => {
 			const { env: environment, ...rest } = i.query as Record<string, unknown>;
 			return s.listSecrets(i.caller, { ...rest, environment } as schema.ListSecretsInput);
@@ -292,22 +287,11 @@ export const ROUTES: Route[] = [
 		summary: 'Audit events, filtered and paged (never a value).',
 		scope: 'audit:read',
 		read: true,
-		query: z
-			.object({
-				secret: z.string().max(128).optional(),
-				action: z.string().max(32).optional(),
-				actor: z.string().max(200).optional(),
-				tokenId: z.string().max(200).optional(),
-				outcome: z.enum(['success', 'denied', 'failure']).optional(),
-				workflowId: z.string().max(200).optional(),
-				executionId: z.string().max(200).optional(),
-				since: z.string().max(40).optional(),
-				until: z.string().max(40).optional(),
-				afterSeq: int(0, Number.MAX_SAFE_INTEGER).optional(),
-				limit: int(1, 1000).optional(),
-				cursor: z.string().max(40).optional(),
-			})
-			.strict(),
+		// The service's own filter rules; only the numbers arrive as text in a query string.
+		query: schema.auditQueryInput.extend({
+			afterSeq: int(0, Number.MAX_SAFE_INTEGER).optional(),
+			limit: int(1, 1000).optional(),
+		}),
 		handle: (s, i) => s.listAudit(i.caller, i.query as schema.AuditQueryInput),
 	},
 	{

@@ -315,6 +315,24 @@ describe('bad requests get a 4xx with a code, never a 500', () => {
 			'INVALID_INPUT',
 		],
 		[
+			'an unknown audit filter',
+			{ method: 'GET', path: '/api/v1/audit?colour=red' },
+			400,
+			'INVALID_INPUT',
+		],
+		[
+			'an unknown list filter',
+			{ method: 'GET', path: '/api/v1/secrets?environment=production' },
+			400,
+			'INVALID_INPUT',
+		],
+		[
+			'a date that is not one',
+			{ method: 'GET', path: '/api/v1/audit?since=yesterday' },
+			400,
+			'INVALID_INPUT',
+		],
+		[
 			'an out-of-range number',
 			{ method: 'GET', path: '/api/v1/secrets/expiring?withinDays=99999' },
 			400,
