@@ -27,8 +27,6 @@ export interface Route {
 	/** For the documentation; the service validates the merged input with its own schema. */
 	body?: z.ZodTypeAny;
 	status?: number;
-	/** Idempotent reads the client may retry. */
-	read?: boolean;
 	handle(service: SecretsService, input: RouteInput): Promise<unknown>;
 }
 
@@ -79,12 +77,8 @@ function parse<S extends z.ZodTypeAny>(s: S | undefined, value: unknown): z.outp
 }
 
 /** The body, as given, with the secret and environment from the path and query. */
-function merged(
-	input: RouteInput,
-	query: { env?: string },
-	extra: Record<string, unknown> = {},
-): Record<string, unknown> {
-	return { ...input.body, ...extra, name: input.params.name, environment: query.env };
+function merged(input: RouteInput, query: { env?: string }): Record<string, unknown> {
+	return { ...input.body, name: input.params.name, environment: query.env };
 }
 
 export const ROUTES: Route[] = [
@@ -93,7 +87,6 @@ export const ROUTES: Route[] = [
 		path: '/whoami',
 		summary: 'What the access token may do (tenant, subject, scopes, limits).',
 		scope: 'any valid token',
-		read: true,
 		handle: (s, i) => s.whoami(i.caller),
 	},
 	{
@@ -101,7 +94,6 @@ export const ROUTES: Route[] = [
 		path: '/secrets',
 		summary: 'List secrets (names and metadata, never values), paged by cursor.',
 		scope: 'secrets:list',
-		read: true,
 		// The service's own filter rules, with `env` for the environment and text for the rest.
 		query: schema.listSecretsInput.omit({ environment: true }).extend({
 			env: schema.environmentName.optional(),
@@ -127,7 +119,6 @@ export const ROUTES: Route[] = [
 		path: '/secrets/expiring',
 		summary: 'Versions that expire within N days (default 30), expired ones included.',
 		scope: 'secrets:list',
-		read: true,
 		query: z
 			.object({ withinDays: int(0, 3650).optional(), env: schema.environmentName.optional() })
 			.strict(),
@@ -142,7 +133,6 @@ export const ROUTES: Route[] = [
 		path: '/secrets/:name',
 		summary: "A secret's metadata: type, tags, bindings, rotation policy, environments.",
 		scope: 'secrets:list',
-		read: true,
 		handle: (s, i) => s.getSecret(i.caller, i.params.name),
 	},
 	{
@@ -251,7 +241,6 @@ export const ROUTES: Route[] = [
 		path: '/secrets/:name/versions',
 		summary: 'Versions of one environment, newest first, with labels and validity (no values).',
 		scope: 'secrets:list',
-		read: true,
 		query: env,
 		handle: (s, i) =>
 			s.listVersions(i.caller, { name: i.params.name, environment: i.query.env as string }),
@@ -261,7 +250,6 @@ export const ROUTES: Route[] = [
 		path: '/rotation/due',
 		summary: 'Secrets whose rotation interval has passed.',
 		scope: 'secrets:list',
-		read: true,
 		query: optionalEnv,
 		handle: (s, i) =>
 			s.dueForRotation(i.caller, { environment: i.query.env as string | undefined }),
@@ -271,7 +259,6 @@ export const ROUTES: Route[] = [
 		path: '/stats',
 		summary: 'Counts by type and environment, due and expiring.',
 		scope: 'secrets:list',
-		read: true,
 		handle: (s, i) => s.stats(i.caller),
 	},
 	{
@@ -286,7 +273,6 @@ export const ROUTES: Route[] = [
 		path: '/audit',
 		summary: 'Audit events, filtered and paged (never a value).',
 		scope: 'audit:read',
-		read: true,
 		// The service's own filter rules; only the numbers arrive as text in a query string.
 		query: schema.auditQueryInput.extend({
 			afterSeq: int(0, Number.MAX_SAFE_INTEGER).optional(),
@@ -299,7 +285,6 @@ export const ROUTES: Route[] = [
 		path: '/audit/verify',
 		summary: "Check the audit trail's hash chain and head seal.",
 		scope: 'audit:read',
-		read: true,
 		handle: (s, i) => s.verifyAudit(i.caller),
 	},
 	{
@@ -307,7 +292,6 @@ export const ROUTES: Route[] = [
 		path: '/tokens',
 		summary: 'Access tokens of the tenant (ids and limits, never the tokens).',
 		scope: 'admin',
-		read: true,
 		handle: (s, i) => s.listTokens(i.caller),
 	},
 	{

@@ -61,15 +61,9 @@ export function openEmbedded(
 	options: ServiceOptions = {},
 ): Promise<SecretsService> {
 	const provider = keyProviderFromEnv(env);
-	if (usesPostgres(env)) {
-		return SecretsService.open(openPostgresDriver(env), provider, {
-			durability: resolveDurability(env),
-			...options,
-		});
-	}
 	const path = resolveStorePath(env);
 	// Opening must not leave an empty database file behind where there was none.
-	if (!existsSync(path)) {
+	if (!usesPostgres(env) && !existsSync(path)) {
 		return Promise.reject(
 			new SecretsError(
 				'STORE_NOT_INITIALIZED',
@@ -77,7 +71,7 @@ export function openEmbedded(
 			),
 		);
 	}
-	return SecretsService.open(openSqliteDriver(env), provider, {
+	return SecretsService.open(openDriver(env), provider, {
 		durability: resolveDurability(env),
 		...options,
 	});

@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { Client } from 'pg';
 
 import { rawKeyProvider, type KeyProvider } from '../../src/crypto/master-key';
-import { PostgresDriver } from '../../src/store/postgres/postgres-driver';
+import { PostgresDriver, numberPlaceholders } from '../../src/store/postgres/postgres-driver';
 import type { SqlDriver } from '../../src/store/sql';
 import { SqliteDriver } from '../../src/store/sqlite/sqlite-driver';
 import { SecretsService, type ServiceOptions } from '../../src/service/secrets-service';
@@ -184,8 +184,7 @@ export async function pgSql(
 	await client.connect();
 	try {
 		if (schema) await client.query(`SET search_path = ${schema}`);
-		let n = 0;
-		const text = statement.replace(/\?/g, () => `$${++n}`);
+		const text = numberPlaceholders(statement);
 		return (
 			await client.query(
 				text,
