@@ -5,7 +5,7 @@ import { RemoteSecrets } from '../client/remote-secrets';
 import { SecretsError } from '../core/errors';
 import type { SecretsApi } from '../service/api';
 import { openEmbedded } from '../service/config';
-import type { Caller, SecretsService } from '../service/secrets-service';
+import type { Caller } from '../service/secrets-service';
 import type { CliIo } from './io';
 
 export interface GlobalOptions {
@@ -55,21 +55,6 @@ export async function withService<T>(
 	const service: SecretsApi = url
 		? openRemote(io, url)
 		: await openEmbedded(commandEnv(io, global));
-	try {
-		return await fn(service, caller);
-	} finally {
-		await service.close();
-	}
-}
-
-/** The store on this host, for what only the master key's holder can do (replace the master key). */
-export async function withLocalService<T>(
-	io: CliIo,
-	global: GlobalOptions,
-	fn: (service: SecretsService, caller: Caller) => Promise<T>,
-): Promise<T> {
-	const caller = callerFrom(io, global);
-	const service = await openEmbedded(commandEnv(io, global));
 	try {
 		return await fn(service, caller);
 	} finally {

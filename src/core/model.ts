@@ -83,6 +83,7 @@ export const SCOPES = [
 	'secrets:list',
 	'secrets:use',
 	'secrets:relay',
+	'secrets:runtime',
 	'secrets:reveal',
 	'secrets:write',
 	'secrets:delete',
@@ -95,6 +96,8 @@ export const ROLES = {
 	viewer: ['secrets:list'],
 	user: ['secrets:list', 'secrets:use'],
 	relay: ['secrets:list', 'secrets:relay'],
+	/** The n8n runtime in remote mode (Secret Reference Auth): receives values over the network to send them itself. */
+	runtime: ['secrets:list', 'secrets:use', 'secrets:runtime'],
 	operator: ['secrets:list', 'secrets:use', 'secrets:write'],
 	revealer: ['secrets:list', 'secrets:use', 'secrets:reveal'],
 	auditor: ['secrets:list', 'audit:read'],

@@ -33,11 +33,12 @@ const isoDate = z
 	)
 	.transform((s) => new Date(s).toISOString());
 
+/** `*`, or `[http(s)://]host[:port]` where host is a name, `*.`-prefixed name, IPv4 or `[IPv6]`. */
 const hostPattern = z
 	.string()
 	.regex(
-		/^(\*\.)?[A-Za-z0-9]([A-Za-z0-9.-]{0,252})$|^\[[0-9a-fA-F:.]+\]$/,
-		'expected a host name such as api.example.com or *.example.com',
+		/^\*$|^((https?):\/\/)?((\*\.)?[A-Za-z0-9][A-Za-z0-9.-]{0,252}|\[[0-9a-fA-F:.]+\])(:\d{1,5})?\/?$/i,
+		'expected a host such as api.example.com, *.example.com, https://api.example.com or api.example.com:8443 (or * for any destination)',
 	);
 
 const consumerPattern = z.string().min(1).max(200);
@@ -142,7 +143,8 @@ export const resolveInput = z
 		name: secretName,
 		environment: environmentName,
 		selector: versionSelector.optional(),
-		destinationHost: z.string().min(1).max(253).optional(),
+		/** Where the value goes: `scheme://host:port` (or a bare host, which matches host-only bindings). */
+		destinationHost: z.string().min(1).max(300).optional(),
 	})
 	.strict();
 export type ResolveInput = z.input<typeof resolveInput>;

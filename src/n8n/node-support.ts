@@ -17,6 +17,7 @@ import {
 
 import { isSecretsError } from '../core/errors';
 import { findReferences } from '../core/reference';
+import { sampleDestination } from '../core/matching';
 import type { N8nContext } from '../core/model';
 import type { Scrubber } from '../core/scrub';
 import type { SecretsApi } from '../service/api';
@@ -186,8 +187,7 @@ export async function testSecretReferenceAuth(
 		for (const ref of refs) {
 			const meta = await service.getSecret(caller, ref.name);
 			const bound = meta.allowedHosts[0];
-			const host =
-				bound === undefined ? undefined : bound.startsWith('*.') ? `check${bound.slice(1)}` : bound;
+			const host = bound === undefined ? undefined : sampleDestination(bound);
 			const r = await service.use(caller, {
 				name: ref.name,
 				environment: conn.environment,

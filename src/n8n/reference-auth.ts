@@ -1,7 +1,12 @@
 /** What the Secret Reference Auth credential does to a request, kept here so it can be tested. */
 import type { ICredentialDataDecryptedObject, IHttpRequestOptions } from 'n8n-workflow';
 
-import { hostOfUrl } from '../core/matching';
+import {
+	allowsAnyHost,
+	destinationOfUrl,
+	formatDestination,
+	hostOfPattern,
+} from '../core/matching';
 import { backendFor, callerOf, connectionFromCredential } from './connection';
 import { RequestSecrets } from './references';
 
@@ -10,7 +15,7 @@ import { RequestSecrets } from './references';
  * format, with the address in `uri` instead of `url`.
  */
 function destinationOf(options: IHttpRequestOptions & { uri?: string }): string {
-	return hostOfUrl(options.url ?? options.uri ?? '', options.baseURL);
+	return formatDestination(destinationOfUrl(options.url ?? options.uri ?? '', options.baseURL));
 }
 
 export async function applySecretReferenceAuth(
@@ -57,7 +62,8 @@ export async function applySecretReferenceAuth(
 	if (secrets.hasBoundSecrets) {
 		// n8n itself then refuses to carry the credential to any other host, redirects included.
 		out.sendCredentialsOnCrossOriginRedirect = false;
-		out.allowedDomains = secrets.boundHosts.join(',');
+		if (!allowsAnyHost(secrets.boundHosts))
+			out.allowedDomains = [...new Set(secrets.boundHosts.map(hostOfPattern))].join(',');
 	}
 	return out;
 }

@@ -17,6 +17,7 @@ export class RequestSecrets {
 		private readonly backend: ValueSource,
 		private readonly caller: Caller,
 		private readonly environment: string,
+		/** Where the request goes, as `scheme://host:port`: the binding is checked against all three. */
 		private readonly destinationHost: string,
 		/** Shared by every hop of one request, so values resolved on any hop are scrubbed. */
 		readonly scrubber: Scrubber = new Scrubber(),

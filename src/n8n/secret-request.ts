@@ -14,7 +14,7 @@ import type {
 } from 'n8n-workflow';
 
 import { SecretsError } from '../core/errors';
-import { hostOfUrl } from '../core/matching';
+import { destinationOfUrl, formatDestination, hostOfUrl } from '../core/matching';
 import { hasReferences } from '../core/reference';
 import { Scrubber } from '../core/scrub';
 import type { RemoteSecrets } from '../client/remote-secrets';
@@ -206,8 +206,10 @@ export async function performSecretRequest(
 	let method = spec.method;
 	let withBody = true;
 	for (let hop = 0; ; hop++) {
-		const host = literalHost(url);
-		const secrets = new RequestSecrets(backend, caller, environment, host, scrubber);
+		literalHost(url);
+		// Bound by scheme, host and port: `https://api.x.com` is not `http://api.x.com:8080`.
+		const destination = formatDestination(destinationOfUrl(url));
+		const secrets = new RequestSecrets(backend, caller, environment, destination, scrubber);
 		const options = await buildHop(spec, secrets, url, method, withBody);
 		let res: IN8nHttpFullResponse;
 		try {

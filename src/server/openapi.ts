@@ -2,9 +2,10 @@
 import { zodToJsonSchema } from 'zod-to-json-schema';
 import type { z } from 'zod';
 
+import { OPERATION_SCOPES, describeScopes } from '../auth/permissions';
 import { PACKAGE_VERSION } from '../core/version';
 import { relayInput } from './relay';
-import { ROUTES } from './routes';
+import { RELAY_ROUTE, ROUTES } from './routes';
 
 const ERROR = {
 	type: 'object',
@@ -70,7 +71,8 @@ export function openApiDocument(): Record<string, unknown> {
 		}));
 		add(r.method, r.path, {
 			summary: r.summary,
-			description: `Requires: ${r.scope}.`,
+			description: `Requires: ${describeScopes(r.operation)}.`,
+			'x-required-scopes': OPERATION_SCOPES[r.operation],
 			security: [{ bearer: [] }],
 			parameters: [...params, ...queryParameters(r.query)],
 			...(r.body
@@ -87,7 +89,8 @@ export function openApiDocument(): Record<string, unknown> {
 	add('POST', '/relay', {
 		summary:
 			'Send an HTTP request with [[secret:name]] references injected on the server; the response comes back scrubbed. A relay-only token never receives a value.',
-		description: 'Requires: secrets:relay (or secrets:use).',
+		description: `Requires: ${describeScopes(RELAY_ROUTE.operation)} (secrets:use includes it).`,
+		'x-required-scopes': OPERATION_SCOPES[RELAY_ROUTE.operation],
 		security: [{ bearer: [] }],
 		requestBody: { required: true, content: { 'application/json': { schema: json(relayInput) } } },
 		responses: {
@@ -127,4 +130,22 @@ export function openApiDocument(): Record<string, unknown> {
 		paths,
 	};
 	return cached;
+}
+
+/**
+ * The route table as docs/SERVER.md shows it (a test keeps the two equal): one row per route with
+ * the permission the service enforces.
+ */
+export function routesMarkdown(): string {
+	const rows = [...ROUTES, RELAY_ROUTE].map((r) => [
+		`\`${r.method} ${r.path.replace(/:([A-Za-z]+)/g, '{$1}')}\``,
+		describeScopes(r.operation),
+	]);
+	const width = [0, 1].map((c) => Math.max(...rows.map((r) => r[c].length), c ? 10 : 5));
+	const line = (cells: string[]) => `| ${cells.map((c, k) => c.padEnd(width[k])).join(' | ')} |`;
+	return [
+		line(['route', 'permission']),
+		line(width.map((w) => '-'.repeat(w))),
+		...rows.map(line),
+	].join('\n');
 }

@@ -6,7 +6,12 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 
 import { DENIAL_CODES, SecretsError } from '../core/errors';
-import { hostAllowed, normalizeHost } from '../core/matching';
+import {
+	formatDestination,
+	hostAllowed,
+	normalizeHostPattern,
+	parseDestination,
+} from '../core/matching';
 import {
 	ALL_ENVIRONMENTS,
 	DEFAULT_MAX_VERSIONS,
@@ -18,7 +23,6 @@ import {
 	type N8nContext,
 	type Page,
 	type Principal,
-	type Scope,
 	type SecretMetadata,
 	type SecretType,
 	type TokenInfo,
@@ -33,11 +37,13 @@ import type { KeyProvider } from '../crypto/master-key';
 import type { DataKey } from '../crypto/keyring';
 import {
 	Denial,
+	type Operation,
 	environmentAllowed,
-	relayScope,
+	exceededLimit,
+	requireAllEnvironments,
 	requireConsumer,
 	requireEnvironment,
-	requireScope,
+	requireOperation,
 	requireSecret,
 	secretAllowed,
 } from '../auth/permissions';
@@ -152,9 +158,17 @@ export interface ServiceOptions {
 	onBackgroundError?: (err: unknown) => void;
 	/** Also accept tokens from this OAuth 2.0 issuer (the server's option). */
 	externalIssuer?: ExternalIssuer;
+	/**
+	 * Tenants whose secrets without `allowedHosts` the relay may send to any host (`*`: every tenant).
+	 * By default the relay sends only secrets bound to hosts: an unbound one could otherwise be relayed
+	 * to a server of the caller's choosing and read there.
+	 */
+	relayUnboundTenants?: readonly string[];
 }
 
 const DAY_MS = 86_400_000;
+/** The actor of what only the master key's holder can do (init, master key rotation). */
+const MASTER_KEY_HOLDER = 'master-key-holder';
 /** Journaled audit records are chained within this delay, or sooner by any write or audit read. */
 const INGEST_DELAY_MS = 200;
 const RESOLVE_CACHE_LIMIT = 50_000;
@@ -171,6 +185,40 @@ type ResolveSnapshot =
 			aad: Buffer;
 			stored: EncryptedValue;
 	  };
+
+/** Metadata that decides how every environment's value is served, kept or bound. */
+const SECRET_WIDE_FIELDS = [
+	'allowedHosts',
+	'allowedConsumers',
+	'rotationPolicy',
+	'rotationIntervalDays',
+	'maxVersions',
+	'previousWindowDays',
+] as const;
+
+/**
+ * Whether a token limited to some environments or names may read an event: events about a secret
+ * need the name (and the environment, when the event has one) within the token's limits; events
+ * about no secret need a token unlimited in names, and in environments unless the event names one
+ * (tokens and keys are only an unlimited token's business).
+ */
+function auditVisible(p: Principal, e: AuditEvent): boolean {
+	if (e.environment !== null && !environmentAllowed(p, e.environment)) return false;
+	if (e.secret === null)
+		return p.secrets.length === 0 && (e.environment !== null || p.environments.length === 0);
+	return secretAllowed(p, e.secret);
+}
+
+const RESOLVE_VERBS = {
+	use: 'use secret values',
+	resolve: 'receive secret values over the network',
+	reveal: 'reveal secret values',
+	relay: 'relay requests with secret values',
+} as const;
+
+function tokenLimits(t: TokenInfo) {
+	return { ...t, expiresAt: t.expiresAt === null ? null : Date.parse(t.expiresAt) };
+}
 
 /** Reads are not audit actions of their own; the name only appears in the reason of a denial. */
 type ReadAction = 'read' | 'list' | 'audit.read' | 'token.list';
@@ -189,6 +237,7 @@ export class SecretsService {
 	private readonly tokenStates = new Map<string, string | null | undefined>();
 	/** Active data key per tenant for sealing journal records; re-read whenever the cache resets. */
 	private readonly activeKeys = new Map<string, DataKey>();
+	private readonly relayUnboundTenants: readonly string[];
 
 	private constructor(
 		private readonly driver: SqlDriver,
@@ -202,6 +251,7 @@ export class SecretsService {
 			? new AuditJournal(driver.journalDir, options.durability === 'full')
 			: null;
 		this.onBackgroundError = options.onBackgroundError ?? (() => undefined);
+		this.relayUnboundTenants = options.relayUnboundTenants ?? [];
 		const publicKeys = new Map<string, Awaited<ReturnType<typeof loadVerifyKey>>>();
 		this.verifier = new TokenVerifier(
 			async (tenant, kid) => {
@@ -272,7 +322,7 @@ export class SecretsService {
 			return true;
 		});
 		const issued = await service.issueToken(
-			{ tenant, subject: 'master-key-holder', jti: null },
+			{ tenant, subject: MASTER_KEY_HOLDER, jti: null },
 			{ subject: opts.subject ?? 'admin', role: 'admin', ttl: opts.ttl ?? '90d' },
 			undefined,
 		);
@@ -362,6 +412,23 @@ export class SecretsService {
 		});
 	}
 
+	/**
+	 * At the start of every operation: the token must still exist and not be revoked. The answer is
+	 * cached until the next commit by any process (the store's change counter), like resolved rows.
+	 */
+	private async ensureLive(p: Principal): Promise<void> {
+		const generation = await this.driver.changeCounter();
+		if (generation === null || generation !== this.cacheGeneration) {
+			this.resolveCache.clear();
+			this.tokenStates.clear();
+			this.activeKeys.clear();
+			this.cacheGeneration = generation;
+		}
+		if (!this.tokenStates.has(p.jti))
+			this.tokenStates.set(p.jti, await this.tokenRow(this.driver, p));
+		this.tokenState(this.tokenStates.get(p.jti));
+	}
+
 	/** Inside every transaction: the token must still exist and not be revoked. */
 	private async checkToken(x: SqlExecutor, p: Principal): Promise<void> {
 		this.tokenState(await this.tokenRow(x, p));
@@ -409,6 +476,8 @@ export class SecretsService {
 	): Promise<T> {
 		const p = await this.verifier.verify(caller?.token);
 		try {
+			// A revoked token is told so (401) whatever it asks for, before any permission check.
+			await this.ensureLive(p);
 			return await fn(p);
 		} catch (err) {
 			const denied =
@@ -457,8 +526,14 @@ export class SecretsService {
 		return row;
 	}
 
-	private async metadata(x: SqlExecutor, row: SecretRow): Promise<SecretMetadata> {
-		const ls = await lines.ofSecret(x, row.tenant, row.id);
+	/**
+	 * A secret's metadata as `p` may see it: only the environment lines the token may act in (and the
+	 * line shared by all environments, which serves the token's own environments too).
+	 */
+	private async metadata(x: SqlExecutor, row: SecretRow, p: Principal): Promise<SecretMetadata> {
+		const ls = (await lines.ofSecret(x, row.tenant, row.id)).filter(
+			(l) => l.environment === ALL_ENVIRONMENTS || environmentAllowed(p, l.environment),
+		);
 		const withExpiry = await Promise.all(
 			ls.map(async (l) => {
 				const cur =
@@ -469,6 +544,18 @@ export class SecretsService {
 			}),
 		);
 		return toMetadata(row, withExpiry);
+	}
+
+	/** For changes that reach every environment of a secret: the token must cover all of them. */
+	private async requireWholeSecret(
+		x: SqlExecutor,
+		p: Principal,
+		row: SecretRow,
+		action: string,
+	): Promise<void> {
+		if (p.environments.length === 0) return;
+		const envs = (await lines.ofSecret(x, row.tenant, row.id)).map((l) => l.environment);
+		requireAllEnvironments(p, row.name, envs, action);
 	}
 
 	private newLine(row: SecretRow, environment: string): LineRow {
@@ -594,12 +681,12 @@ export class SecretsService {
 
 	private authorizeSecretOp(
 		p: Principal,
-		scope: Scope,
+		op: Operation,
 		verb: string,
 		name: string,
 		environment?: string,
 	): void {
-		requireScope(p, scope, verb);
+		requireOperation(p, op, verb);
 		if (environment !== undefined) requireEnvironment(p, environment);
 		requireSecret(p, name);
 	}
@@ -656,7 +743,7 @@ export class SecretsService {
 			caller,
 			{ action: 'create', secret: i.name, environment: i.environment },
 			async (p) => {
-				this.authorizeSecretOp(p, 'secrets:write', 'create secrets', i.name, i.environment);
+				this.authorizeSecretOp(p, 'createSecret', 'create secrets', i.name, i.environment);
 				return this.writeTx(p, async (tx) => {
 					const existing = await secrets.byName(tx, p.tenant, i.name);
 					if (existing?.deleted_at) {
@@ -680,7 +767,7 @@ export class SecretsService {
 						tags: JSON.stringify(i.tags ?? []),
 						rotation_policy: i.rotationPolicy ?? (i.rotationIntervalDays ? 'AUTOMATIC' : 'MANUAL'),
 						rotation_interval_days: i.rotationIntervalDays ?? null,
-						allowed_hosts: JSON.stringify((i.allowedHosts ?? []).map(normalizeHost)),
+						allowed_hosts: JSON.stringify((i.allowedHosts ?? []).map(normalizeHostPattern)),
 						allowed_consumers: JSON.stringify(i.allowedConsumers ?? []),
 						max_versions: i.maxVersions ?? DEFAULT_MAX_VERSIONS,
 						previous_window_days: i.previousWindowDays ?? DEFAULT_PREVIOUS_WINDOW_DAYS,
@@ -717,7 +804,7 @@ export class SecretsService {
 						reason: i.reason,
 						context: caller.context,
 					});
-					return this.metadata(tx, row);
+					return this.metadata(tx, row, p);
 				});
 			},
 		);
@@ -726,9 +813,12 @@ export class SecretsService {
 	async updateSecret(caller: Caller, input: schema.UpdateSecretInput): Promise<SecretMetadata> {
 		const i = schema.parseInput(schema.updateSecretInput, input);
 		return this.op(caller, { action: 'update', secret: i.name }, async (p) => {
-			this.authorizeSecretOp(p, 'secrets:write', 'change secrets', i.name);
+			this.authorizeSecretOp(p, 'updateSecret', 'change secrets', i.name);
 			return this.writeTx(p, async (tx) => {
 				const row = await this.liveSecret(tx, p.tenant, i.name);
+				// Only the description and tags are one environment's business as much as another's.
+				const wide = SECRET_WIDE_FIELDS.filter((f) => i[f] !== undefined);
+				if (wide.length > 0) await this.requireWholeSecret(tx, p, row, `change ${wide.join(', ')}`);
 				const changed: string[] = [];
 				const set = <K extends keyof SecretRow>(
 					field: string,
@@ -747,7 +837,7 @@ export class SecretsService {
 				set(
 					'allowedHosts',
 					'allowed_hosts',
-					i.allowedHosts && JSON.stringify(i.allowedHosts.map(normalizeHost)),
+					i.allowedHosts && JSON.stringify(i.allowedHosts.map(normalizeHostPattern)),
 				);
 				set(
 					'allowedConsumers',
@@ -768,7 +858,7 @@ export class SecretsService {
 					reason: changed.length ? `metadata: ${changed.join(', ')}` : 'metadata: no change',
 					context: caller.context,
 				});
-				return this.metadata(tx, row);
+				return this.metadata(tx, row, p);
 			});
 		});
 	}
@@ -780,7 +870,7 @@ export class SecretsService {
 			caller,
 			{ action: 'update', secret: i.name, environment: i.environment },
 			async (p) => {
-				this.authorizeSecretOp(p, 'secrets:write', 'set secret values', i.name, i.environment);
+				this.authorizeSecretOp(p, 'setValue', 'set secret values', i.name, i.environment);
 				return this.writeTx(p, async (tx) => {
 					const row = await this.liveSecret(tx, p.tenant, i.name);
 					const line =
@@ -814,7 +904,7 @@ export class SecretsService {
 			caller,
 			{ action: 'stage', secret: i.name, environment: i.environment },
 			async (p) => {
-				this.authorizeSecretOp(p, 'secrets:write', 'stage secret values', i.name, i.environment);
+				this.authorizeSecretOp(p, 'stage', 'stage secret values', i.name, i.environment);
 				return this.writeTx(p, async (tx) => {
 					const row = await this.liveSecret(tx, p.tenant, i.name);
 					const line =
@@ -849,13 +939,7 @@ export class SecretsService {
 			caller,
 			{ action: 'promote', secret: i.name, environment: i.environment },
 			async (p) => {
-				this.authorizeSecretOp(
-					p,
-					'secrets:write',
-					'promote secret versions',
-					i.name,
-					i.environment,
-				);
+				this.authorizeSecretOp(p, 'promote', 'promote secret versions', i.name, i.environment);
 				return this.writeTx(p, async (tx) => {
 					const row = await this.liveSecret(tx, p.tenant, i.name);
 					const line = await lines.get(tx, p.tenant, row.id, i.environment);
@@ -899,7 +983,7 @@ export class SecretsService {
 			caller,
 			{ action: 'rollback', secret: i.name, environment: i.environment },
 			async (p) => {
-				this.authorizeSecretOp(p, 'secrets:write', 'roll back secrets', i.name, i.environment);
+				this.authorizeSecretOp(p, 'rollback', 'roll back secrets', i.name, i.environment);
 				return this.writeTx(p, async (tx) => {
 					const row = await this.liveSecret(tx, p.tenant, i.name);
 					const line = await lines.get(tx, p.tenant, row.id, i.environment);
@@ -950,7 +1034,7 @@ export class SecretsService {
 			caller,
 			{ action: 'rotate', secret: i.name, environment: i.environment },
 			async (p) => {
-				this.authorizeSecretOp(p, 'secrets:write', 'rotate secrets', i.name, i.environment);
+				this.authorizeSecretOp(p, 'rotate', 'rotate secrets', i.name, i.environment);
 				return this.writeTx(p, async (tx) => {
 					const row = await this.liveSecret(tx, p.tenant, i.name);
 					const line =
@@ -981,7 +1065,7 @@ export class SecretsService {
 	async getSecret(caller: Caller, name: string): Promise<SecretMetadata> {
 		const i = schema.parseInput(schema.nameInput, { name });
 		return this.op(caller, { action: 'read', secret: i.name, read: true }, async (p) => {
-			this.authorizeSecretOp(p, 'secrets:list', 'read secret metadata', i.name);
+			this.authorizeSecretOp(p, 'getSecret', 'read secret metadata', i.name);
 			return this.readAuthorized(p, async (x) => {
 				const row = await secrets.byName(x, p.tenant, i.name);
 				if (!row)
@@ -989,7 +1073,7 @@ export class SecretsService {
 						'SECRET_NOT_FOUND',
 						`Secret "${i.name}" does not exist. Check the name (names are case-sensitive).`,
 					);
-				return this.metadata(x, row);
+				return this.metadata(x, row, p);
 			});
 		});
 	}
@@ -1000,7 +1084,8 @@ export class SecretsService {
 	): Promise<Page<SecretMetadata>> {
 		const i = schema.parseInput(schema.listSecretsInput, input);
 		return this.op(caller, { action: 'list', read: true }, async (p) => {
-			requireScope(p, 'secrets:list', 'list secrets');
+			requireOperation(p, 'listSecrets', 'list secrets');
+			if (i.environment !== undefined) requireEnvironment(p, i.environment);
 			return this.readAuthorized(p, async (x) => {
 				const items: SecretMetadata[] = [];
 				let after = i.cursor ?? '';
@@ -1010,7 +1095,7 @@ export class SecretsService {
 						if (!secretAllowed(p, row.name)) continue;
 						if (items.length === i.limit)
 							return { items, nextCursor: items[items.length - 1].name };
-						items.push(await this.metadata(x, row));
+						items.push(await this.metadata(x, row, p));
 					}
 					if (batch.length <= i.limit) return { items };
 					after = batch[batch.length - 1].name;
@@ -1028,7 +1113,7 @@ export class SecretsService {
 			caller,
 			{ action: 'list', secret: i.name, environment: i.environment, read: true },
 			async (p) => {
-				this.authorizeSecretOp(p, 'secrets:list', 'list secret versions', i.name, i.environment);
+				this.authorizeSecretOp(p, 'listVersions', 'list secret versions', i.name, i.environment);
 				return this.readAuthorized(p, async (x) => {
 					const row = await secrets.byName(x, p.tenant, i.name);
 					if (!row)
@@ -1046,9 +1131,10 @@ export class SecretsService {
 	async deleteSecret(caller: Caller, name: string, reason?: string): Promise<SecretMetadata> {
 		const i = schema.parseInput(schema.nameInput, { name });
 		return this.op(caller, { action: 'delete', secret: i.name }, async (p) => {
-			this.authorizeSecretOp(p, 'secrets:delete', 'delete secrets', i.name);
+			this.authorizeSecretOp(p, 'deleteSecret', 'delete secrets', i.name);
 			return this.writeTx(p, async (tx) => {
 				const row = await this.liveSecret(tx, p.tenant, i.name);
+				await this.requireWholeSecret(tx, p, row, 'delete');
 				row.deleted_at = this.iso();
 				await secrets.setDeleted(tx, p.tenant, row.id, row.deleted_at, p.subject);
 				await this.audit(tx, p.tenant, {
@@ -1060,7 +1146,7 @@ export class SecretsService {
 					reason: reason ?? null,
 					context: caller.context,
 				});
-				return this.metadata(tx, row);
+				return this.metadata(tx, row, p);
 			});
 		});
 	}
@@ -1068,7 +1154,7 @@ export class SecretsService {
 	async restoreSecret(caller: Caller, name: string): Promise<SecretMetadata> {
 		const i = schema.parseInput(schema.nameInput, { name });
 		return this.op(caller, { action: 'restore', secret: i.name }, async (p) => {
-			this.authorizeSecretOp(p, 'secrets:delete', 'restore secrets', i.name);
+			this.authorizeSecretOp(p, 'restoreSecret', 'restore secrets', i.name);
 			return this.writeTx(p, async (tx) => {
 				const row = await secrets.byName(tx, p.tenant, i.name);
 				if (!row)
@@ -1078,6 +1164,7 @@ export class SecretsService {
 					);
 				if (!row.deleted_at)
 					throw new SecretsError('SECRET_NOT_DELETED', `Secret "${i.name}" is not deleted.`);
+				await this.requireWholeSecret(tx, p, row, 'restore');
 				row.deleted_at = null;
 				await secrets.setDeleted(tx, p.tenant, row.id, null, null);
 				await this.audit(tx, p.tenant, {
@@ -1088,7 +1175,7 @@ export class SecretsService {
 					outcome: 'success',
 					context: caller.context,
 				});
-				return this.metadata(tx, row);
+				return this.metadata(tx, row, p);
 			});
 		});
 	}
@@ -1097,7 +1184,7 @@ export class SecretsService {
 	async purgeSecret(caller: Caller, name: string): Promise<void> {
 		const i = schema.parseInput(schema.nameInput, { name });
 		await this.op(caller, { action: 'purge', secret: i.name }, async (p) => {
-			this.authorizeSecretOp(p, 'secrets:delete', 'purge secrets', i.name);
+			this.authorizeSecretOp(p, 'purgeSecret', 'purge secrets', i.name);
 			await this.writeTx(p, async (tx) => {
 				const row = await secrets.byName(tx, p.tenant, i.name);
 				if (!row) throw new SecretsError('SECRET_NOT_FOUND', `Secret "${i.name}" does not exist.`);
@@ -1106,6 +1193,7 @@ export class SecretsService {
 						'SECRET_NOT_DELETED',
 						`Secret "${i.name}" must be deleted before it can be purged.`,
 					);
+				await this.requireWholeSecret(tx, p, row, 'purge');
 				await secrets.remove(tx, p.tenant, row.id);
 				await this.audit(tx, p.tenant, {
 					actor: p.subject,
@@ -1127,6 +1215,15 @@ export class SecretsService {
 	 */
 	use(caller: Caller, input: schema.ResolveInput): Promise<ResolvedValue> {
 		return this.resolveValue(caller, input, 'use');
+	}
+
+	/**
+	 * `POST /secrets/{name}/resolve`: `use`, with the value crossing the network into the caller's own
+	 * process (the n8n runtime in remote mode, for Secret Reference Auth). A person's `user` token
+	 * cannot do this: it needs `secrets:runtime` as well, so "use is not reveal" holds over HTTP.
+	 */
+	resolve(caller: Caller, input: schema.ResolveInput): Promise<ResolvedValue> {
+		return this.resolveValue(caller, input, 'resolve');
 	}
 
 	/** `reveal`: the plaintext as output, for people and workflows allowed to see it. */
@@ -1155,7 +1252,7 @@ export class SecretsService {
 	async authorizeRelay(caller: Caller, environment: string): Promise<void> {
 		const env = schema.parseInput(schema.environmentName, environment);
 		await this.op(caller, { action: 'use', environment: env }, async (p) => {
-			requireScope(p, relayScope(p), 'relay requests');
+			requireOperation(p, 'relay', 'relay requests');
 			requireEnvironment(p, env);
 			await this.checkToken(this.driver, p);
 		});
@@ -1164,40 +1261,43 @@ export class SecretsService {
 	private async resolveValue(
 		caller: Caller,
 		input: schema.ResolveInput,
-		via: 'use' | 'reveal' | 'relay',
+		via: 'use' | 'resolve' | 'reveal' | 'relay',
 	): Promise<ResolvedValue> {
 		const i = schema.parseInput(schema.resolveInput, input);
-		const host = i.destinationHost === undefined ? undefined : normalizeHost(i.destinationHost);
+		const destination =
+			i.destinationHost === undefined ? undefined : parseDestination(i.destinationHost);
+		const shown = destination && formatDestination(destination);
 		const action = via === 'reveal' ? 'reveal' : 'use';
 		return this.op(
 			caller,
-			{ action, secret: i.name, environment: i.environment, destinationHost: host },
+			{ action, secret: i.name, environment: i.environment, destinationHost: shown },
 			async (p) => {
-				this.authorizeSecretOp(
-					p,
-					via === 'reveal' ? 'secrets:reveal' : via === 'relay' ? relayScope(p) : 'secrets:use',
-					via === 'reveal'
-						? 'reveal secret values'
-						: via === 'relay'
-							? 'relay requests with secret values'
-							: 'use secret values',
-					i.name,
-					i.environment,
-				);
+				this.authorizeSecretOp(p, via, RESOLVE_VERBS[via], i.name, i.environment);
 				const snap = await this.snapshot(p, i.name, i.environment, i.selector);
 				if ('error' in snap) throw snap.error;
 				const { row, line, v, hosts } = snap;
 				requireConsumer(p, i.name, snap.consumers);
 				if (
-					action === 'use' &&
-					hosts.length > 0 &&
-					(host === undefined || !hostAllowed(host, hosts))
+					via === 'relay' &&
+					hosts.length === 0 &&
+					!this.relayUnboundTenants.some((t) => t === '*' || t === p.tenant)
 				) {
 					throw new SecretsError(
 						'DESTINATION_NOT_ALLOWED',
-						host === undefined
+						`Secret "${i.name}" is not bound to any host, and the relay only sends secrets to the hosts they are bound to. ` +
+							'Set its allowed hosts (e.g. `--allowed-host api.example.com`, or `*` to allow any destination).',
+					);
+				}
+				if (
+					action === 'use' &&
+					hosts.length > 0 &&
+					(destination === undefined || !hostAllowed(destination, hosts))
+				) {
+					throw new SecretsError(
+						'DESTINATION_NOT_ALLOWED',
+						destination === undefined
 							? `Secret "${i.name}" is bound to ${hosts.join(', ')} and can only be used for a request to one of them.`
-							: `Secret "${i.name}" may not be sent to ${host}; it is bound to ${hosts.join(', ')}.`,
+							: `Secret "${i.name}" may not be sent to ${shown}; it is bound to ${hosts.join(', ')}.`,
 					);
 				}
 				this.checkValidity(row, line, v, i.selector);
@@ -1214,6 +1314,7 @@ export class SecretsService {
 					reason:
 						[
 							via === 'relay' ? 'relayed by the server' : null,
+							via === 'resolve' ? 'sent to the caller over the network' : null,
 							line.environment === i.environment
 								? null
 								: `served from the ${ALL_ENVIRONMENTS} line`,
@@ -1221,7 +1322,7 @@ export class SecretsService {
 							.filter(Boolean)
 							.join('; ') || null,
 					context: caller.context,
-					destinationHost: host,
+					destinationHost: shown,
 				});
 				return {
 					name: i.name,
@@ -1248,16 +1349,8 @@ export class SecretsService {
 		environment: string,
 		selector: VersionSelector | undefined,
 	): Promise<ResolveSnapshot> {
-		const generation = await this.driver.changeCounter();
-		if (generation === null || generation !== this.cacheGeneration) {
-			this.resolveCache.clear();
-			this.tokenStates.clear();
-			this.activeKeys.clear();
-			this.cacheGeneration = generation;
-		}
-		if (!this.tokenStates.has(p.jti))
-			this.tokenStates.set(p.jti, await this.tokenRow(this.driver, p));
-		this.tokenState(this.tokenStates.get(p.jti));
+		// `ensureLive`, at the start of this same operation, brought the cache up to the store's state.
+		const generation = this.cacheGeneration;
 		const cacheKey = `${p.tenant}\0${name}\0${environment}\0${selector ? JSON.stringify(selector) : ''}`;
 		let snap = this.resolveCache.get(cacheKey);
 		if (!snap) {
@@ -1397,7 +1490,7 @@ export class SecretsService {
 	async expiring(caller: Caller, input: schema.WithinDaysInput = {}): Promise<ExpiringItem[]> {
 		const i = schema.parseInput(schema.withinDaysInput, input);
 		return this.op(caller, { action: 'list', read: true }, async (p) => {
-			requireScope(p, 'secrets:list', 'list expiring secrets');
+			requireOperation(p, 'expiring', 'list expiring secrets');
 			await this.checkToken(this.driver, p);
 			const nowMs = this.now().getTime();
 			const horizon = new Date(nowMs + i.withinDays * DAY_MS).toISOString();
@@ -1423,7 +1516,7 @@ export class SecretsService {
 	async dueForRotation(caller: Caller, input: schema.DueInput = {}): Promise<DueItem[]> {
 		const i = schema.parseInput(schema.dueInput, input);
 		return this.op(caller, { action: 'list', read: true }, async (p) => {
-			requireScope(p, 'secrets:list', 'list secrets due for rotation');
+			requireOperation(p, 'dueForRotation', 'list secrets due for rotation');
 			await this.checkToken(this.driver, p);
 			return this.dueItems(await this.visibleLines(p, i.environment));
 		});
@@ -1461,7 +1554,7 @@ export class SecretsService {
 
 	async stats(caller: Caller): Promise<Stats> {
 		return this.op(caller, { action: 'read', read: true }, async (p) => {
-			requireScope(p, 'secrets:list', 'read statistics');
+			requireOperation(p, 'stats', 'read statistics');
 			await this.checkToken(this.driver, p);
 			const rows = await this.visibleLines(p);
 			const live = (await secrets.allLive(this.driver, p.tenant)).filter((s) =>
@@ -1503,11 +1596,19 @@ export class SecretsService {
 	 */
 	async maintenance(caller: Caller): Promise<{ purged: string[]; retentionApplied: number }> {
 		return this.op(caller, { action: 'purge' }, async (p) => {
-			requireScope(p, 'admin', 'run maintenance');
+			requireOperation(p, 'maintenance', 'run maintenance');
 			return this.writeTx(p, async (tx) => {
 				const cutoff = this.iso(-this.recoveryWindowDays * DAY_MS);
 				const purged: string[] = [];
+				// A limited token tidies only what it could delete or change itself.
+				const covers = async (row: SecretRow) =>
+					secretAllowed(p, row.name) &&
+					(p.environments.length === 0 ||
+						(await lines.ofSecret(tx, p.tenant, row.id)).every((l) =>
+							environmentAllowed(p, l.environment),
+						));
 				for (const row of await secrets.deletedBefore(tx, p.tenant, cutoff)) {
+					if (!(await covers(row))) continue;
 					await secrets.remove(tx, p.tenant, row.id);
 					purged.push(row.name);
 					await this.audit(tx, p.tenant, {
@@ -1524,7 +1625,9 @@ export class SecretsService {
 				const live = new Map((await secrets.allLive(tx, p.tenant)).map((s) => [s.id, s]));
 				for (const line of await lines.allOfTenant(tx, p.tenant)) {
 					const row = live.get(line.secret_id);
-					if (row && line.previous_version !== null && this.previousExpired(row, line)) {
+					if (!row || !secretAllowed(p, row.name) || !environmentAllowed(p, line.environment))
+						continue;
+					if (line.previous_version !== null && this.previousExpired(row, line)) {
 						await this.applyRetention(tx, row, line);
 						await lines.upsert(tx, line);
 						retentionApplied++;
@@ -1540,7 +1643,7 @@ export class SecretsService {
 	async listAudit(caller: Caller, input: schema.AuditQueryInput = {}): Promise<Page<AuditEvent>> {
 		const i = schema.parseInput(schema.auditQueryInput, input);
 		return this.op(caller, { action: 'audit.read', read: true }, async (p) => {
-			requireScope(p, 'audit:read', 'read the audit trail');
+			requireOperation(p, 'listAudit', 'read the audit trail');
 			await this.ingestJournal();
 			return this.readAuthorized(p, async (x) => {
 				const beforeSeq = i.cursor === undefined ? undefined : Number(i.cursor);
@@ -1549,7 +1652,18 @@ export class SecretsService {
 						'INVALID_INPUT',
 						'Invalid input: cursor: use the nextCursor of the previous page.',
 					);
-				const items = await auditRepo.query(x, p.tenant, { ...i, beforeSeq, limit: i.limit + 1 });
+				// A limited token reads only the events about what it may act on; hidden events are
+				// skipped batch by batch, so a page still holds `limit` events when there are that many.
+				const items: AuditEvent[] = [];
+				const cursor = { beforeSeq, afterSeq: i.afterSeq };
+				for (;;) {
+					const batch = await auditRepo.query(x, p.tenant, { ...i, ...cursor, limit: i.limit + 1 });
+					for (const e of batch) if (auditVisible(p, e) && items.length <= i.limit) items.push(e);
+					if (items.length > i.limit || batch.length <= i.limit) break;
+					const last = batch[batch.length - 1].seq;
+					if (i.afterSeq !== undefined) cursor.afterSeq = last;
+					else cursor.beforeSeq = last;
+				}
 				if (items.length <= i.limit) return { items };
 				items.pop();
 				return i.afterSeq !== undefined
@@ -1561,7 +1675,7 @@ export class SecretsService {
 
 	async verifyAudit(caller: Caller): Promise<VerifyResult> {
 		return this.op(caller, { action: 'audit.read', read: true }, async (p) => {
-			requireScope(p, 'audit:read', 'verify the audit trail');
+			requireOperation(p, 'verifyAudit', 'verify the audit trail');
 			await this.ingestJournal();
 			return this.readAuthorized(p, (x) =>
 				verifyChain(x, p.tenant, (id) => loadDataKey(x, this.keys.keyring, p.tenant, id)),
@@ -1576,7 +1690,7 @@ export class SecretsService {
 		input: schema.CreateTokenInput,
 	): Promise<{ token: string; info: TokenInfo }> {
 		return this.op(caller, { action: 'token.create' }, async (p) => {
-			requireScope(p, 'admin', 'create access tokens');
+			requireOperation(p, 'createToken', 'create access tokens');
 			return this.issueToken({ tenant: p.tenant, subject: p.subject, jti: p.jti }, input, p);
 		});
 	}
@@ -1589,19 +1703,37 @@ export class SecretsService {
 		const i = schema.parseInput(schema.createTokenInput, input);
 		const ttl = schema.ttlSeconds(i.ttl);
 		const nowMs = this.now().getTime();
+		let expiresAt = ttl === null ? null : nowMs + ttl * 1000;
+		let { environments, secrets: names } = i;
+		if (principal) {
+			// A limited token passes its own limits on: what it leaves out it inherits, and the new
+			// token's lifetime ends no later than its own (shortened, not refused: the answer says when).
+			if (environments.length === 0) environments = [...principal.environments];
+			if (names.length === 0) names = [...principal.secrets];
+			if (principal.expiresAt !== null && (expiresAt === null || expiresAt > principal.expiresAt))
+				expiresAt = principal.expiresAt;
+		}
 		const info: TokenInfo = {
 			jti: randomUUID(),
 			tenant: issuer.tenant,
 			subject: i.subject,
 			role: i.role ?? 'custom',
 			scopes: [...(i.role ? ROLES[i.role] : i.scopes!)],
-			environments: i.environments,
-			secrets: i.secrets,
+			environments,
+			secrets: names,
 			createdAt: new Date(nowMs).toISOString(),
 			createdBy: issuer.subject,
-			expiresAt: ttl === null ? null : new Date(nowMs + ttl * 1000).toISOString(),
+			expiresAt: expiresAt === null ? null : new Date(expiresAt).toISOString(),
 			revokedAt: null,
 		};
+		if (principal) {
+			const beyond = exceededLimit(principal, { ...info, expiresAt });
+			if (beyond)
+				throw new Denial(
+					`This access token may only issue tokens within its own limits; the new token would have ${beyond}.`,
+					`token.create beyond own limits: ${beyond}`,
+				);
+		}
 		const run = async (tx: SqlExecutor) => {
 			if (principal) await this.checkToken(tx, principal);
 			const { kid, key } = await loadSigningKey(tx, this.keys.keyring, issuer.tenant);
@@ -1630,13 +1762,19 @@ export class SecretsService {
 
 	async revokeToken(caller: Caller, jti: string): Promise<TokenInfo> {
 		return this.op(caller, { action: 'token.revoke' }, async (p) => {
-			requireScope(p, 'admin', 'revoke access tokens');
+			requireOperation(p, 'revokeToken', 'revoke access tokens');
 			return this.writeTx(p, async (tx) => {
 				const row = await tokens.get(tx, p.tenant, jti);
 				if (!row)
 					throw new SecretsError(
 						'INVALID_INPUT',
 						`No access token with id ${jti} in this tenant. List them with \`n8n-secrets token list\`.`,
+					);
+				const beyond = exceededLimit(p, tokenLimits(toTokenInfo(row)));
+				if (beyond && row.jti !== p.jti)
+					throw new Denial(
+						`This access token may only revoke tokens within its own limits; token ${jti} has ${beyond}.`,
+						`token.revoke beyond own limits: ${beyond}`,
 					);
 				await tokens.revoke(tx, p.tenant, jti, this.iso());
 				await this.audit(tx, p.tenant, {
@@ -1653,53 +1791,79 @@ export class SecretsService {
 
 	async listTokens(caller: Caller): Promise<TokenInfo[]> {
 		return this.op(caller, { action: 'token.list', read: true }, async (p) => {
-			requireScope(p, 'admin', 'list access tokens');
-			return this.readAuthorized(p, (x) => tokens.list(x, p.tenant));
+			requireOperation(p, 'listTokens', 'list access tokens');
+			return this.readAuthorized(p, async (x) =>
+				(await tokens.list(x, p.tenant)).filter((t) => !exceededLimit(p, tokenLimits(t))),
+			);
 		});
 	}
 
 	// ---- master key -----------------------------------------------------------------------------
 
 	/**
-	 * Rotates the master key (re-wraps every data key: fast) and/or re-encrypts every value under new
-	 * data keys (slow, in batches, resumable: run it again after a crash and it carries on). Other
-	 * processes must be restarted with the new master key afterwards.
+	 * Store-wide, and so only for the holder of the master key (the CLI on the store's host, never a
+	 * tenant's token): moves the store to a new master key (re-wraps every data key: fast) and/or
+	 * re-encrypts every tenant's values under new data keys (slow, in batches, resumable: run it again
+	 * after a crash and it carries on). Other processes must be restarted with the new key afterwards.
 	 */
-	async rotateMasterKey(
+	async rotateMasterKey(opts: {
+		newKey?: KeyProvider;
+		reencrypt?: boolean;
+		batchSize?: number;
+		onProgress?: (p: ReencryptProgress) => void;
+	}): Promise<{ rewrapped: number; reencrypted: number }> {
+		if (!opts.newKey && !opts.reencrypt)
+			throw new SecretsError(
+				'INVALID_INPUT',
+				'Invalid input: give a new master key, ask to re-encrypt, or both.',
+			);
+		const actor = { subject: MASTER_KEY_HOLDER, jti: null };
+		let rewrapped = 0;
+		if (opts.newKey) rewrapped = await this.rewrapAll(actor, opts.newKey);
+		let reencrypted = 0;
+		if (opts.reencrypt) {
+			for (const { id: tenant } of await tenants.all(this.driver)) {
+				reencrypted += await this.reencryptTenant(
+					actor,
+					tenant,
+					opts.batchSize ?? 500,
+					opts.onProgress,
+				);
+			}
+		}
+		return { rewrapped, reencrypted };
+	}
+
+	/**
+	 * `POST /keys/rotate`: re-encrypts the caller's own tenant under a new data key. It touches every
+	 * value of the tenant, so it needs an admin token limited to no environment and no name pattern.
+	 */
+	async rotateDataKeys(
 		caller: Caller,
-		opts: {
-			newKey?: KeyProvider;
-			reencrypt?: boolean;
-			batchSize?: number;
-			onProgress?: (p: ReencryptProgress) => void;
-		},
+		opts: { batchSize?: number } = {},
 	): Promise<{ rewrapped: number; reencrypted: number }> {
 		return this.op(caller, { action: 'key.rotate' }, async (p) => {
-			requireScope(p, 'admin', 'rotate keys');
-			if (!opts.newKey && !opts.reencrypt)
-				throw new SecretsError(
-					'INVALID_INPUT',
-					'Invalid input: give a new master key, ask to re-encrypt, or both.',
+			requireOperation(p, 'rotateDataKeys', 'rotate keys');
+			if (p.environments.length > 0 || p.secrets.length > 0)
+				throw new Denial(
+					'This access token may not re-encrypt the tenant: that touches every secret in every environment, ' +
+						'and the token is limited to some. Use an admin token without limits.',
+					'key.rotate with a limited token',
 				);
 			await this.checkToken(this.driver, p);
-			let rewrapped = 0;
-			if (opts.newKey) rewrapped = await this.rewrapAll(p, opts.newKey);
-			let reencrypted = 0;
-			if (opts.reencrypt) {
-				for (const { id: tenant } of await tenants.all(this.driver)) {
-					reencrypted += await this.reencryptTenant(
-						p,
-						tenant,
-						opts.batchSize ?? 500,
-						opts.onProgress,
-					);
-				}
-			}
-			return { rewrapped, reencrypted };
+			const reencrypted = await this.reencryptTenant(
+				{ subject: p.subject, jti: p.jti },
+				p.tenant,
+				opts.batchSize ?? 500,
+			);
+			return { rewrapped: 0, reencrypted };
 		});
 	}
 
-	private async rewrapAll(p: Principal, provider: KeyProvider): Promise<number> {
+	private async rewrapAll(
+		p: { subject: string; jti: string | null },
+		provider: KeyProvider,
+	): Promise<number> {
 		const salt = provider.needsSalt ? randomBytes(16) : null;
 		const next = await provider.open(salt);
 		if (next.checkValue.equals(this.keys.master.checkValue)) {
@@ -1723,7 +1887,7 @@ export class SecretsService {
 			for (const { id: tenant } of await tenants.all(tx)) {
 				await this.audit(tx, tenant, {
 					actor: p.subject,
-					tokenId: p.tenant === tenant ? p.jti : null,
+					tokenId: p.jti,
 					action: 'key.rotate',
 					outcome: 'success',
 					reason: `master key replaced (from ${this.keys.master.source} to ${next.source}); ${all.length} data keys re-wrapped`,
@@ -1736,7 +1900,7 @@ export class SecretsService {
 	}
 
 	private async reencryptTenant(
-		p: Principal,
+		p: { subject: string; jti: string | null },
 		tenant: string,
 		batchSize: number,
 		onProgress?: (p: ReencryptProgress) => void,
@@ -1792,7 +1956,7 @@ export class SecretsService {
 			await resealHead(tx, tenant, to);
 			await this.audit(tx, tenant, {
 				actor: p.subject,
-				tokenId: p.tenant === tenant ? p.jti : null,
+				tokenId: p.jti,
 				action: 'key.rotate',
 				outcome: 'success',
 				reason: `${done} values re-encrypted under a new data key`,

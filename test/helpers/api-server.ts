@@ -28,9 +28,17 @@ export interface ApiServer {
 
 export async function startApiServer(
 	t: TestStore,
-	options: { bodyLimit?: number; externalIssuer?: ExternalIssuer; allowPrivate?: boolean } = {},
+	options: {
+		bodyLimit?: number;
+		externalIssuer?: ExternalIssuer;
+		allowPrivate?: boolean;
+		relayUnboundTenants?: string[];
+	} = {},
 ): Promise<ApiServer> {
-	const service = await t.open({ externalIssuer: options.externalIssuer });
+	const service = await t.open({
+		externalIssuer: options.externalIssuer,
+		relayUnboundTenants: options.relayUnboundTenants,
+	});
 	const logs: LogLine[] = [];
 	const app = await buildServer({
 		service,

@@ -24,8 +24,10 @@ export async function startBackend(t: TestStore): Promise<Backend> {
 	if (BACKEND_MODE === 'embedded') {
 		return { fields: { connection: 'embedded' }, close: async () => undefined };
 	}
-	// The system clock, as the embedded store a node opens runs on.
-	const service = await t.open({ now: () => new Date() });
+	// The system clock, as the embedded store a node opens runs on. The node suites' secrets are mostly
+	// unbound; this test backend's operator lets the relay send them (N8N_SECRETS_RELAY_UNBOUND_TENANTS),
+	// while the relay's default refusal is covered by the server suites.
+	const service = await t.open({ now: () => new Date(), relayUnboundTenants: ['*'] });
 	const app: FastifyInstance = await buildServer({
 		service,
 		log: () => undefined,

@@ -19,7 +19,7 @@ async function main() {
 	const target = { name: 'shared', environment: 'production' };
 	if (WORKER_MODE === 'reencrypt') {
 		// One value per batch, acknowledging each, so the parent can kill it part-way.
-		await service.rotateMasterKey(caller, {
+		await service.rotateMasterKey({
 			reencrypt: true,
 			batchSize: 1,
 			onProgress: (p) => process.stdout.write(`${p.done}/${p.total}\n`),

@@ -62,7 +62,7 @@ describe('what the trail records', () => {
 		await s.restoreSecret(t.admin, 'k');
 		await s.deleteSecret(t.admin, 'k');
 		await s.purgeSecret(t.admin, 'k');
-		await s.rotateMasterKey(t.admin, {
+		await s.rotateMasterKey({
 			newKey: rawKeyProvider(randomBytes(32).toString('base64'), 'next'),
 		});
 

@@ -247,7 +247,7 @@ describe('master key', () => {
 				value: `value-${v}`,
 			});
 		const next = rawKeyProvider(randomBytes(32).toString('base64'), 'new key');
-		const r = await t.service.rotateMasterKey(t.admin, { newKey: next });
+		const r = await t.service.rotateMasterKey({ newKey: next });
 		expect(r.rewrapped).toBe(1);
 		await t.service.close();
 		const err = (await SecretsService.open(t.driver(), t.key).catch((e: unknown) => e)) as Error;
@@ -272,7 +272,7 @@ describe('master key', () => {
 		// Nothing is cached in a new process: every data key is unwrapped from its row.
 		const fresh = await t.open();
 		const next = rawKeyProvider(randomBytes(32).toString('base64'), 'new key');
-		const r = await fresh.rotateMasterKey(t.admin, { newKey: next, reencrypt: true });
+		const r = await fresh.rotateMasterKey({ newKey: next, reencrypt: true });
 		expect(r).toEqual({ rewrapped: 1, reencrypted: 1 });
 		await fresh.close();
 		const reopened = await t.open({}, next);
@@ -298,7 +298,7 @@ describe('master key', () => {
 		const before = await dekIds();
 		let batches = 0;
 		await expect(
-			t.service.rotateMasterKey(t.admin, {
+			t.service.rotateMasterKey({
 				reencrypt: true,
 				batchSize: 2,
 				onProgress: (p) => {
@@ -310,7 +310,7 @@ describe('master key', () => {
 		expect(await dekIds()).toHaveLength(2);
 
 		const progress: { done: number; total: number }[] = [];
-		const r = await t.service.rotateMasterKey(t.admin, {
+		const r = await t.service.rotateMasterKey({
 			reencrypt: true,
 			batchSize: 2,
 			onProgress: (p) => progress.push(p),

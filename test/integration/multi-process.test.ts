@@ -194,7 +194,7 @@ describe('re-encryption', () => {
 
 		const resumed = await t.open();
 		const progress: { done: number; total: number }[] = [];
-		const r = await resumed.rotateMasterKey(admin, {
+		const r = await resumed.rotateMasterKey({
 			reencrypt: true,
 			onProgress: (p) => progress.push(p),
 		});

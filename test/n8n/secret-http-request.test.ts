@@ -6,7 +6,7 @@ import type { INode } from 'n8n-workflow';
 import { closeEmbeddedStores } from '../../src/n8n/connection';
 import { N8nHarness, manualWorkflow, nodeResult, type WorkflowJson } from '../helpers/n8n-harness';
 import { createTestStore, type TestStore } from '../helpers/store';
-import { type Backend, startBackend } from '../helpers/backend-mode';
+import { BACKEND_MODE, type Backend, startBackend } from '../helpers/backend-mode';
 
 interface Seen {
 	host: string;
@@ -22,6 +22,8 @@ let server: Server;
 let base: string;
 let seen: Seen[];
 let userToken: string;
+/** Secret Reference Auth in remote mode receives values over the network: the runtime role. */
+let runtimeToken: string;
 /** How the next request is answered; the default echoes what the server received. */
 let answer: (req: IncomingMessage, body: string, res: import('node:http').ServerResponse) => void;
 
@@ -43,6 +45,13 @@ beforeEach(async () => {
 	await t.service.setValue(t.admin, { name: 'api-key', environment: 'staging', value: STAGING });
 	userToken = (
 		await t.service.createToken(t.admin, { subject: 'n8n-worker', role: 'user', ttl: '1d' })
+	).token;
+	runtimeToken = (
+		await t.service.createToken(t.admin, {
+			subject: 'n8n-worker',
+			role: BACKEND_MODE === 'remote' ? 'runtime' : 'user',
+			ttl: '1d',
+		})
 	).token;
 	seen = [];
 	answer = (req, body, res) => {
@@ -294,7 +303,10 @@ describe('Secret HTTP Request in a real n8n execution', () => {
 		expect(seen[0].headers.authorization).toBe(`Bearer ${PROD}`);
 
 		const denials = (await t.service.listAudit(t.admin, { action: 'deny' })).items;
-		expect(denials.map((d) => d.destinationHost)).toEqual(['localhost', 'localhost']);
+		expect(denials.map((d) => d.destinationHost)).toEqual([
+			`http://localhost:${port}`,
+			`http://localhost:${port}`,
+		]);
 	});
 
 	it('follows a redirect on the same host, resolving again for it', async () => {
@@ -329,7 +341,7 @@ describe('Secret HTTP Request in a real n8n execution', () => {
 			workflowName: 'Charge customers',
 			node: 'Call API',
 			mode: 'manual',
-			destinationHost: '127.0.0.1',
+			destinationHost: base,
 		});
 		expect(uses[0].executionId).toBeTruthy();
 	});
@@ -367,7 +379,7 @@ describe('Secret Reference Auth credential', () => {
 	function predefined(url: string, data: Record<string, string>): WorkflowJson {
 		const cred = h.addCredential('secretReferenceAuth', 'Ref auth', {
 			...backend.fields,
-			token: userToken,
+			token: runtimeToken,
 			environment: 'production',
 			...data,
 		});
@@ -434,7 +446,7 @@ describe('Secret Reference Auth credential', () => {
 		);
 		expect(
 			run.data.resultData.error?.message ?? nodeResult(run, 'HTTP Request').error?.message,
-		).toContain('may not be sent to 127.0.0.1');
+		).toContain(`may not be sent to ${base}`);
 		expect(seen).toHaveLength(0);
 	});
 

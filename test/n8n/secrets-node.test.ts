@@ -4,7 +4,7 @@ import { closeEmbeddedStores } from '../../src/n8n/connection';
 import { testSecretReferenceAuth, testSecretsStore } from '../../src/n8n/node-support';
 import { N8nHarness, manualWorkflow, nodeResult, type WorkflowJson } from '../helpers/n8n-harness';
 import { createTestStore, type TestStore } from '../helpers/store';
-import { type Backend, startBackend } from '../helpers/backend-mode';
+import { BACKEND_MODE, type Backend, startBackend } from '../helpers/backend-mode';
 
 let t: TestStore;
 let backend: Backend;
@@ -289,6 +289,8 @@ describe('secret picker', () => {
 });
 
 describe('Secret Reference Auth credential test', () => {
+	// In remote mode the value crosses the network into n8n: that takes the runtime role.
+	const role = BACKEND_MODE === 'remote' ? 'runtime' : 'user';
 	const test = (data: Record<string, string>) =>
 		testSecretReferenceAuth.call({} as never, {
 			id: '1',
@@ -299,7 +301,7 @@ describe('Secret Reference Auth credential test', () => {
 
 	it('resolves every reference without showing a value, bound secrets included', async () => {
 		await t.service.updateSecret(t.admin, { name: 'stripe-key', allowedHosts: ['*.stripe.com'] });
-		const { token } = await t.service.createToken(t.admin, { subject: 'n8n', role: 'user' });
+		const { token } = await t.service.createToken(t.admin, { subject: 'n8n', role });
 		const r = await test({
 			...backend.fields,
 			token,
@@ -314,8 +316,25 @@ describe('Secret Reference Auth credential test', () => {
 		expect(r.message).not.toContain(VALUE);
 	});
 
-	it('names the reference that does not resolve', async () => {
+	it("says which permission is missing when a person's token would receive values over the network", async () => {
 		const { token } = await t.service.createToken(t.admin, { subject: 'n8n', role: 'user' });
+		const r = await test({
+			...backend.fields,
+			token,
+			environment: 'production',
+			placement: 'bearer',
+			reference: '[[secret:stripe-key]]',
+		});
+		if (BACKEND_MODE === 'embedded') expect(r.status).toBe('OK');
+		else {
+			expect(r.status).toBe('Error');
+			expect(r.message).toContain('secrets:runtime');
+		}
+		expect(r.message).not.toContain(VALUE);
+	});
+
+	it('names the reference that does not resolve', async () => {
+		const { token } = await t.service.createToken(t.admin, { subject: 'n8n', role });
 		const r = await test({
 			...backend.fields,
 			token,

@@ -13,7 +13,15 @@ const VALUE = 'sk_live_API_value_+/=?&';
 beforeEach(async () => {
 	t = await createTestStore();
 	t.clock.ms = Date.now();
-	for (const role of ['viewer', 'user', 'relay', 'operator', 'revealer', 'auditor'] as const) {
+	for (const role of [
+		'viewer',
+		'user',
+		'relay',
+		'runtime',
+		'operator',
+		'revealer',
+		'auditor',
+	] as const) {
 		tokens[role] = (
 			await t.service.createToken(t.admin, { subject: `${role}-subject`, role, ttl: '1d' })
 		).token;
@@ -176,6 +184,8 @@ describe('permissions', () => {
 		['operator', 'POST', '/api/v1/secrets/stripe-key/restore'],
 		['operator', 'POST', '/api/v1/secrets/stripe-key/purge'],
 		['viewer', 'POST', '/api/v1/secrets/stripe-key/resolve?env=production'],
+		['user', 'POST', '/api/v1/secrets/stripe-key/resolve?env=production'],
+		['operator', 'POST', '/api/v1/secrets/stripe-key/resolve?env=production'],
 		['relay', 'POST', '/api/v1/secrets/stripe-key/resolve?env=production'],
 		['auditor', 'POST', '/api/v1/secrets/stripe-key/resolve?env=production'],
 		['user', 'POST', '/api/v1/secrets/stripe-key/reveal?env=production'],
@@ -223,7 +233,7 @@ describe('permissions', () => {
 		const ok = async (who: string, method: string, path: string, body?: unknown) =>
 			expect((await api.call(method, path, { token: tokens[who], body })).status).toBeLessThan(300);
 		await ok('viewer', 'GET', '/api/v1/secrets');
-		await ok('user', 'POST', '/api/v1/secrets/stripe-key/resolve?env=production');
+		await ok('runtime', 'POST', '/api/v1/secrets/stripe-key/resolve?env=production');
 		await ok('revealer', 'POST', '/api/v1/secrets/stripe-key/reveal?env=production');
 		await ok('operator', 'POST', '/api/v1/secrets/stripe-key/rotate?env=production');
 		await ok('auditor', 'GET', '/api/v1/audit/verify');
@@ -467,14 +477,66 @@ describe('relay', () => {
 		});
 		await new Promise<void>((r) => upstream.listen(0, '127.0.0.1', r));
 		upstreamUrl = `http://127.0.0.1:${(upstream.address() as AddressInfo).port}`;
+		// The relay sends only secrets bound to hosts (see 'refuses an unbound secret' below).
 		await t.service.createSecret(t.admin, {
 			name: 'stripe-key',
 			environment: 'production',
 			value: VALUE,
+			allowedHosts: ['127.0.0.1'],
 		});
 	});
 
 	afterEach(() => new Promise<void>((r) => upstream.close(() => r())));
+
+	it('refuses an unbound secret, unless the secret allows any host or the operator allows the tenant', async () => {
+		await t.service.createSecret(t.admin, {
+			name: 'loose-key',
+			environment: 'production',
+			value: 'loose-value-9d3f',
+		});
+		const body = relayBody(`${upstreamUrl}/x`, {
+			headers: [{ name: 'Authorization', value: 'Bearer [[secret:loose-key]]' }],
+			body: '{}',
+		});
+		for (const who of ['relay', 'user', 'admin']) {
+			const r = await api.call('POST', '/api/v1/relay', { token: tokens[who], body });
+			expect({ who, status: r.status, code: r.body.code }).toEqual({
+				who,
+				status: 403,
+				code: 'DESTINATION_NOT_ALLOWED',
+			});
+			expect(r.body.message).toContain('not bound to any host');
+		}
+		expect(seen).toHaveLength(0);
+
+		// The secret's own explicit choice: any destination.
+		await t.service.updateSecret(t.admin, { name: 'loose-key', allowedHosts: ['*'] });
+		expect((await api.call('POST', '/api/v1/relay', { token: tokens.relay, body })).status).toBe(
+			200,
+		);
+		expect(seen).toHaveLength(1);
+		await t.service.updateSecret(t.admin, { name: 'loose-key', allowedHosts: [] });
+
+		// The operator's choice for a tenant (N8N_SECRETS_RELAY_UNBOUND_TENANTS).
+		const lenient = await startApiServer(t, { relayUnboundTenants: ['default'] });
+		try {
+			expect(
+				(await lenient.call('POST', '/api/v1/relay', { token: tokens.relay, body })).status,
+			).toBe(200);
+			expect(seen).toHaveLength(2);
+		} finally {
+			await lenient.close();
+		}
+		const other = await startApiServer(t, { relayUnboundTenants: ['acme'] });
+		try {
+			expect(
+				(await other.call('POST', '/api/v1/relay', { token: tokens.relay, body })).status,
+			).toBe(403);
+			expect(seen).toHaveLength(2);
+		} finally {
+			await other.close();
+		}
+	});
 
 	const relayBody = (url: string, extra: Record<string, unknown> = {}) => ({
 		environment: 'production',
@@ -505,7 +567,7 @@ describe('relay', () => {
 		expect(use).toMatchObject({
 			actor: 'relay-subject',
 			outcome: 'success',
-			destinationHost: '127.0.0.1',
+			destinationHost: upstreamUrl,
 			workflowId: 'wf-7',
 			executionId: '991',
 			reason: 'relayed by the server',
@@ -543,7 +605,10 @@ describe('relay', () => {
 		});
 		expect(seen.map((s) => s.url)).toEqual(['/start']);
 		const denials = (await t.service.listAudit(t.admin, { outcome: 'denied' })).items;
-		expect(denials.map((d) => d.destinationHost).sort()).toEqual(['127.0.0.1', 'localhost']);
+		expect(denials.map((d) => d.destinationHost).sort()).toEqual([
+			upstreamUrl,
+			`http://localhost:${port}`,
+		]);
 	});
 
 	it('reports an upstream error as UPSTREAM_ERROR (502) without the value', async () => {
@@ -573,6 +638,8 @@ describe('relay', () => {
 	});
 
 	it('refuses loopback and private destinations unless the operator allows them', async () => {
+		// Bound to any host: the network guard, not the binding, is what refuses here.
+		await t.service.updateSecret(t.admin, { name: 'stripe-key', allowedHosts: ['*'] });
 		const strict = await startApiServer(t, { allowPrivate: false });
 		try {
 			for (const url of [

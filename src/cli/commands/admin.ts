@@ -1,20 +1,14 @@
 import type { Command } from 'commander';
 
 import { keyProviderFromEnv } from '../../crypto/master-key';
-import { openDriver, storeLocation } from '../../service/config';
+import { openDriver, openEmbedded, storeLocation } from '../../service/config';
 import { PostgresDriver } from '../../store/postgres/postgres-driver';
 import { SecretsService } from '../../service/secrets-service';
 import { json } from '../format';
 import type { CliIo } from '../io';
 import type { RemoteSecrets } from '../../client/remote-secrets';
 import { SecretsError } from '../../core/errors';
-import {
-	type GlobalOptions,
-	commandEnv,
-	serverUrl,
-	withLocalService,
-	withService,
-} from '../session';
+import { type GlobalOptions, commandEnv, serverUrl, withService } from '../session';
 
 export function registerAdmin(program: Command, io: CliIo): void {
 	const g = (cmd: Command) => cmd.optsWithGlobals() as GlobalOptions;
@@ -140,7 +134,10 @@ re-encrypts under new data keys with the current master key. Restart every proce
 with the new key afterwards.
 
 Example:
-  N8N_SECRETS_NEW_MASTER_KEY="$(openssl rand -base64 32)" n8n-secrets key rotate --reencrypt`,
+  N8N_SECRETS_NEW_MASTER_KEY="$(openssl rand -base64 32)" n8n-secrets key rotate --reencrypt
+
+Locally this needs no access token: it is the master key holder's operation, for every tenant.
+With --url it re-encrypts only the tenant of the admin token given.`,
 		)
 		.action(async (o: { reencrypt?: boolean; json?: boolean }, cmd: Command) => {
 			const env = commandEnv(io, g(cmd));
@@ -172,12 +169,14 @@ Example:
 				return;
 			}
 			const newKey = hasNew ? keyProviderFromEnv(env, 'N8N_SECRETS_NEW_') : undefined;
-			await withLocalService(io, g(cmd), async (service, caller) => {
+			// Store-wide: the master key's holder acts here, on the store's host, with no tenant token.
+			const service = await openEmbedded(env);
+			try {
 				let lastTenant = '';
-				const r = await service.rotateMasterKey(caller, {
+				const r = await service.rotateMasterKey({
 					newKey,
 					reencrypt: o.reencrypt,
-					onProgress: (p) => {
+					onProgress: (p: { tenant: string; done: number; total: number }) => {
 						if (p.tenant !== lastTenant || p.done === p.total || p.done % 1000 < 500) {
 							io.err(`re-encrypting tenant ${p.tenant}: ${p.done}/${p.total}\n`);
 							lastTenant = p.tenant;
@@ -190,7 +189,9 @@ Example:
 						`Master key replaced: ${r.rewrapped} data key(s) re-wrapped. Use the new key from now on.\n`,
 					);
 				if (o.reencrypt) io.out(`Re-encrypted ${r.reencrypted} value(s) under new data keys.\n`);
-			});
+			} finally {
+				await service.close();
+			}
 		});
 
 	program
