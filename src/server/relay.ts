@@ -3,11 +3,11 @@
  * the caller (a relay-only token) never holds a value. It is the Secret HTTP Request's own code path
  * (per-hop resolution, destination binding on every redirect, scrubbing), sending with undici.
  */
-import { lookup as dnsLookup } from 'node:dns';
+import { type LookupAddress, type LookupOptions, lookup as dnsLookup } from 'node:dns';
 import { isIP } from 'node:net';
 
 import type { IHttpRequestOptions, IN8nHttpFullResponse } from 'n8n-workflow';
-import { Agent, request } from 'undici';
+import { Agent, buildConnector, request } from 'undici';
 import { z } from 'zod';
 
 import { SecretsError } from '../core/errors';
@@ -19,6 +19,8 @@ import {
 	performSecretRequest,
 } from '../n8n/secret-request';
 import type { Caller, SecretsService } from '../service/secrets-service';
+import { AddressGuard } from './address-guard';
+import { decodeContent } from './content-decoding';
 
 const pair = z.object({ name: z.string().max(1000), value: z.string().max(100_000) }).strict();
 
@@ -73,61 +75,79 @@ export interface RelayResponse {
 }
 
 export interface RelayOptions {
-	/** Allow loopback, private and link-local destinations (off by default: no SSRF into the LAN). */
+	/**
+	 * Allow every destination, loopback and private networks included (`N8N_SECRETS_RELAY_ALLOW_PRIVATE`:
+	 * for development only; the default refuses them, against SSRF into the server's own network).
+	 */
 	allowPrivateNetworks?: boolean;
-	/** Largest upstream response body kept, in bytes. */
+	/**
+	 * Networks (`10.1.2.0/24`), addresses and host names the relay may reach although they are not
+	 * public (`N8N_SECRETS_RELAY_ALLOW`). An invalid entry makes the constructor throw `INVALID_INPUT`.
+	 */
+	allow?: readonly string[];
+	/** Largest upstream response body kept, in bytes, after decompression too. */
 	maxResponseBytes?: number;
 }
 
-function privateAddress(ip: string): boolean {
-	const v4 = ip.startsWith('::ffff:') ? ip.slice(7) : ip;
-	if (isIP(v4) === 4) {
-		const [a, b] = v4.split('.').map(Number);
-		return (
-			a === 10 ||
-			a === 127 ||
-			a === 0 ||
-			(a === 169 && b === 254) ||
-			(a === 172 && b >= 16 && b <= 31) ||
-			(a === 192 && b === 168) ||
-			(a === 100 && b >= 64 && b <= 127)
-		);
-	}
-	const x = ip.toLowerCase();
-	return x === '::1' || x === '::' || /^f[cd]/.test(x) || /^fe[89ab]/.test(x);
-}
+type LookupCallback = (err: NodeJS.ErrnoException | null, address: string, family: number) => void;
 
-function refused(host: string): SecretsError {
-	return new SecretsError(
-		'DESTINATION_NOT_ALLOWED',
-		`The relay does not send requests to ${host}: it is a loopback, private or link-local address. ` +
-			'An operator can allow it with N8N_SECRETS_RELAY_ALLOW_PRIVATE=true.',
-	);
-}
+/** Headers the relay decides itself: it asks for an unencoded body, which it can scrub. */
+const RELAY_OWNED_HEADERS = new Set(['accept-encoding', 'te']);
 
 export class Relay {
 	private readonly agent: Agent;
 	private readonly maxBytes: number;
+	private readonly guard: AddressGuard;
 
 	constructor(
 		private readonly service: SecretsService,
-		private readonly options: RelayOptions = {},
+		options: RelayOptions = {},
 	) {
 		this.maxBytes = options.maxResponseBytes ?? 10 * 1024 * 1024;
+		this.guard = new AddressGuard({
+			allowAll: options.allowPrivateNetworks,
+			allow: options.allow,
+		});
+		const connector = buildConnector({ lookup: this.lookup.bind(this) });
 		this.agent = new Agent({
-			connect: {
-				// Names are checked after resolution, so a DNS name pointing into the LAN is refused too.
-				lookup: (hostname, opts, callback) =>
-					dnsLookup(hostname, { ...opts, all: true }, (err, addresses) => {
-						if (err) return callback(err, '', 0);
-						const list = addresses as { address: string; family: number }[];
-						if (!this.options.allowPrivateNetworks && list.some((a) => privateAddress(a.address)))
-							return callback(refused(hostname) as unknown as NodeJS.ErrnoException, '', 0);
-						if ((opts as { all?: boolean }).all)
-							return (callback as unknown as (e: null, a: typeof list) => void)(null, list);
-						return callback(null, list[0].address, list[0].family);
-					}),
+			// Every connection of every hop is opened here, so this is where addresses are judged: names
+			// by what DNS answers (in `lookup`, before connecting), literals up front, as node:net never
+			// looks them up, and then the address the socket actually reached.
+			connect: (opts, callback) => {
+				if (isIP(opts.hostname)) {
+					const refused = this.guard.refusal(opts.hostname, opts.hostname);
+					if (refused) return callback(refused, null);
+				}
+				connector(opts, (err, socket) => {
+					if (err || !socket) return callback(err ?? new Error('no socket'), null);
+					const refused = this.guard.refusal(opts.hostname, socket.remoteAddress ?? '');
+					if (refused) {
+						socket.destroy();
+						return callback(refused, null);
+					}
+					callback(null, socket);
+				});
 			},
+		});
+	}
+
+	/**
+	 * DNS for the connector, keeping only the addresses the guard allows: a name pointing into the
+	 * LAN is refused, and a name with public and private addresses reaches only the public ones.
+	 */
+	private lookup(hostname: string, opts: LookupOptions, callback: LookupCallback): void {
+		dnsLookup(hostname, { ...opts, all: true }, (err, addresses: LookupAddress[]) => {
+			if (err) return callback(err, '', 0);
+			const allowed = addresses.filter((a) => !this.guard.refusal(hostname, a.address));
+			if (allowed.length === 0) {
+				const refused = addresses.length
+					? this.guard.refusal(hostname, addresses[0].address)
+					: new SecretsError('UPSTREAM_ERROR', `${hostname} has no address.`);
+				return callback(refused as unknown as NodeJS.ErrnoException, '', 0);
+			}
+			if (opts.all)
+				return (callback as unknown as (e: null, a: LookupAddress[]) => void)(null, allowed);
+			return callback(null, allowed[0].address, allowed[0].family);
 		});
 	}
 
@@ -167,12 +187,18 @@ export class Relay {
 	private async send(options: IHttpRequestOptions): Promise<IN8nHttpFullResponse> {
 		const url = new URL(options.url);
 		for (const [k, v] of Object.entries(options.qs ?? {})) url.searchParams.append(k, String(v));
-		const host = url.hostname.replace(/^\[|\]$/g, '');
-		if (!this.options.allowPrivateNetworks && isIP(host) && privateAddress(host))
-			throw refused(host);
+		if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+			throw new SecretsError('INVALID_INPUT', 'The relay sends http: and https: requests only.');
+		}
+		// The URL parser has already turned decimal, octal and hex IPv4 forms into dotted decimal and
+		// IPv6 into its canonical form; the connector judges the literal again when it connects.
+		const literal = url.hostname.replace(/^\[(.*)\]$/, '$1');
+		if (isIP(literal)) this.guard.check(literal, literal);
 		const headers: Record<string, string> = {};
 		for (const [k, v] of Object.entries(options.headers ?? {}))
-			if (v !== undefined && v !== null) headers[k.toLowerCase()] = String(v);
+			if (v !== undefined && v !== null && !RELAY_OWNED_HEADERS.has(k.toLowerCase()))
+				headers[k.toLowerCase()] = String(v);
+		headers['accept-encoding'] = 'identity';
 		if (options.auth) {
 			const { username = '', password = '' } = options.auth;
 			headers.authorization = `Basic ${Buffer.from(`${username}:${password}`).toString('base64')}`;
@@ -200,10 +226,18 @@ export class Relay {
 				}
 				chunks.push(chunk as Buffer);
 			}
+			const resHeaders = { ...res.headers };
+			const encoding = resHeaders['content-encoding'];
+			const body = await decodeContent(Buffer.concat(chunks), encoding, this.maxBytes, url.host);
+			if (encoding !== undefined) {
+				// They described the encoded bytes; the body handed on is the decoded one.
+				delete resHeaders['content-encoding'];
+				delete resHeaders['content-length'];
+			}
 			return {
 				statusCode: res.statusCode,
-				headers: res.headers as Record<string, string>,
-				body: Buffer.concat(chunks),
+				headers: resHeaders as Record<string, string>,
+				body,
 			} as IN8nHttpFullResponse;
 		} catch (err) {
 			if (err instanceof SecretsError) throw err;
