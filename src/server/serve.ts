@@ -11,6 +11,7 @@ import { SecretsError } from '../core/errors';
 import { ExternalIssuer, externalIssuerFromEnv } from '../auth/external-issuer';
 import { openEmbedded, storeLocation } from '../service/config';
 import type { SecretsService } from '../service/secrets-service';
+import { parseAllowList } from './address-guard';
 import { type LogLine, type Logger, buildServer, closeGracefully, formatLogLine } from './app';
 
 export interface ServeOptions {
@@ -69,7 +70,10 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningSe
 			service,
 			https,
 			bodyLimit: options.bodyLimit ?? (Number(env.N8N_SECRETS_SERVER_BODY_LIMIT) || undefined),
-			relay: { allowPrivateNetworks: env.N8N_SECRETS_RELAY_ALLOW_PRIVATE === 'true' },
+			relay: {
+				allowPrivateNetworks: env.N8N_SECRETS_RELAY_ALLOW_PRIVATE === 'true',
+				allow: parseAllowList(env.N8N_SECRETS_RELAY_ALLOW),
+			},
 			log,
 		});
 		await app.listen({ host, port });
