@@ -57,6 +57,10 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningSe
 	const issuerConfig = externalIssuerFromEnv(env);
 	const service = await openEmbedded(env, {
 		externalIssuer: issuerConfig ? new ExternalIssuer(issuerConfig) : undefined,
+		relayUnboundTenants: (env.N8N_SECRETS_RELAY_UNBOUND_TENANTS ?? '')
+			.split(',')
+			.map((t) => t.trim())
+			.filter(Boolean),
 		onBackgroundError: (err) =>
 			log({
 				level: 'warn',
