@@ -158,7 +158,7 @@ export function registerSecret(program: Command, io: CliIo): void {
 		)
 		.option(
 			'--allowed-host <host>',
-			'only send the value to this host, e.g. api.stripe.com or *.stripe.com (repeatable)',
+			'only send the value there: api.stripe.com, *.stripe.com, https://api.stripe.com (HTTPS, port 443), api.stripe.com:8443, or * for anywhere (repeatable)',
 			collect,
 		)
 		.option(

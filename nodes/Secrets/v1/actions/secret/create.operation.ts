@@ -59,8 +59,9 @@ export const description: INodeProperties[] = [
 				name: 'allowedHosts',
 				type: 'string',
 				default: '',
-				placeholder: 'api.stripe.com, *.stripe.com',
-				description: 'Comma-separated: the value is only ever sent to these hosts',
+				placeholder: 'https://api.stripe.com, *.stripe.com',
+				description:
+					'Comma-separated: the value is only ever sent to these destinations (a host, *.domain, https://host for HTTPS on 443 only, host:port, or * for anywhere). The relay of remote mode only sends bound secrets.',
 			},
 			{
 				displayName: 'Allowed Consumers',
