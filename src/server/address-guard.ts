@@ -101,12 +101,24 @@ function low32(a: ipaddr.IPv6): ipaddr.IPv4 {
 
 const inRange = (a: Address, cidr: Cidr): boolean => a.kind() === cidr[0].kind() && a.match(cidr);
 
-/** Parses an address as DNS or the URL parser gives it: dotted IPv4 or IPv6, brackets allowed. */
+/**
+ * Parses an address as DNS or the URL parser gives it: dotted-decimal IPv4 or IPv6, brackets allowed.
+ * An IPv6 address ending in dotted IPv4 has that tail turned into hex first: ipaddr.js reads
+ * `::1.2.3.4` as the IPv4-mapped `::ffff:1.2.3.4`, and this module must read every form as the
+ * network stack does.
+ */
 function parseAddress(text: string): Address | undefined {
 	const bare = text.replace(/^\[(.*)\]$/, '$1');
 	if (ipaddr.IPv4.isValidFourPartDecimal(bare)) return ipaddr.IPv4.parse(bare);
-	if (ipaddr.IPv6.isValid(bare)) return ipaddr.IPv6.parse(bare);
-	return undefined;
+	if (!bare.includes(':')) return undefined;
+	const tail = /^(.*:)(\d+\.\d+\.\d+\.\d+)(%.*)?$/.exec(bare);
+	let v6 = bare;
+	if (tail) {
+		if (!ipaddr.IPv4.isValidFourPartDecimal(tail[2])) return undefined;
+		const [a, b, c, d] = ipaddr.IPv4.parse(tail[2]).octets;
+		v6 = `${tail[1]}${((a << 8) | b).toString(16)}:${((c << 8) | d).toString(16)}${tail[3] ?? ''}`;
+	}
+	return ipaddr.IPv6.isValid(v6) ? ipaddr.IPv6.parse(v6) : undefined;
 }
 
 /** The IPv4 address an IPv6 address leads to, with the name of the embedding; none for native IPv6. */
@@ -255,7 +267,7 @@ export class AddressGuard {
 		const shown = host === address ? address : `${host} (${address})`;
 		return new SecretsError(
 			'DESTINATION_NOT_ALLOWED',
-			`The relay does not send requests to ${shown}: it is a ${why} address, not a public one. ` +
+			`The relay does not send requests to ${shown}, which is not a public address (${why}). ` +
 				'An operator can allow specific networks or hosts with N8N_SECRETS_RELAY_ALLOW ' +
 				'(N8N_SECRETS_RELAY_ALLOW_PRIVATE=true allows every address, for development).',
 		);

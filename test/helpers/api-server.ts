@@ -6,6 +6,7 @@ import { request } from 'undici';
 
 import type { ExternalIssuer } from '../../src/auth/external-issuer';
 import { type LogLine, buildServer } from '../../src/server/app';
+import type { RelayOptions } from '../../src/server/relay';
 import type { SecretsService } from '../../src/service/secrets-service';
 import type { TestStore } from './store';
 
@@ -31,6 +32,9 @@ export async function startApiServer(
 	options: {
 		bodyLimit?: number;
 		externalIssuer?: ExternalIssuer;
+		/** The relay's address policy; by default only the tests' upstreams on 127.0.0.1 are allowed. */
+		relay?: RelayOptions;
+		/** `true`: every address (N8N_SECRETS_RELAY_ALLOW_PRIVATE); `false`: public addresses only. */
 		allowPrivate?: boolean;
 		relayUnboundTenants?: string[];
 	} = {},
@@ -44,7 +48,11 @@ export async function startApiServer(
 		service,
 		bodyLimit: options.bodyLimit,
 		log: (l) => logs.push(l),
-		relay: { allowPrivateNetworks: options.allowPrivate ?? true },
+		relay:
+			options.relay ??
+			(options.allowPrivate === undefined
+				? { allow: ['127.0.0.1/32'] }
+				: { allowPrivateNetworks: options.allowPrivate }),
 	});
 	await app.listen({ host: '127.0.0.1', port: 0 });
 	const url = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;

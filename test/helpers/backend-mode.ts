@@ -31,8 +31,8 @@ export async function startBackend(t: TestStore): Promise<Backend> {
 	const app: FastifyInstance = await buildServer({
 		service,
 		log: () => undefined,
-		// The test's upstream servers listen on 127.0.0.1.
-		relay: { allowPrivateNetworks: true },
+		// The test's upstream servers listen on 127.0.0.1; everything else private stays refused.
+		relay: { allow: ['127.0.0.1/32'] },
 	});
 	await app.listen({ host: '127.0.0.1', port: 0 });
 	const { port } = app.server.address() as AddressInfo;
