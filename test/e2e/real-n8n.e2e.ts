@@ -236,6 +236,21 @@ describe('inside a real n8n', () => {
 			'--subject',
 			'n8n-remote',
 		]).trim();
+		// The relay sends only secrets bound to hosts: bind one to the upstream; the unbound api-key
+		// is refused below.
+		secrets(
+			[
+				'secret',
+				'set',
+				'relay-key',
+				'--env',
+				'production',
+				'--value-stdin',
+				'--allowed-host',
+				'127.0.0.1',
+			],
+			PROD,
+		);
 		const serve = spawn(process.execPath, [CLI, 'serve', '--port', '0'], {
 			env: { ...env, N8N_SECRETS_RELAY_ALLOW_PRIVATE: 'true' },
 			stdio: ['ignore', 'pipe', 'inherit'],
@@ -257,17 +272,19 @@ describe('inside a real n8n', () => {
 			});
 			// This n8n cannot open the store itself: only the server can.
 			delete env.N8N_SECRETS_MASTER_KEY;
-			const run = await runNode({
-				name: 'Node',
-				type: 'n8n-nodes-secrets.secretHttpRequest',
-				parameters: {
-					method: 'GET',
-					url: `${base}/remote-charge`,
-					authPlacement: 'bearer',
-					secret: { __rl: true, mode: 'name', value: 'api-key' },
-				},
-				credentials: { secretsStoreApi: credential },
-			});
+			const relayed = (secret: string, path: string) =>
+				runNode({
+					name: 'Node',
+					type: 'n8n-nodes-secrets.secretHttpRequest',
+					parameters: {
+						method: 'GET',
+						url: `${base}${path}`,
+						authPlacement: 'bearer',
+						secret: { __rl: true, mode: 'name', value: secret },
+					},
+					credentials: { secretsStoreApi: credential },
+				});
+			const run = await relayed('relay-key', '/remote-charge');
 			expect(run.status).toBe('success');
 			expect(seen[seen.length - 1]).toMatchObject({
 				path: '/remote-charge',
@@ -275,7 +292,12 @@ describe('inside a real n8n', () => {
 			});
 			const text = JSON.stringify(run);
 			expect(text).not.toContain(PROD);
-			expect(text).toContain('[redacted:api-key]');
+			expect(text).toContain('[redacted:relay-key]');
+			// A relay token cannot send an unbound secret to a server of its choosing and read it there.
+			const unbound = await relayed('api-key', '/exfiltrate');
+			expect(JSON.stringify(unbound)).toContain('DESTINATION_NOT_ALLOWED');
+			expect(JSON.stringify(unbound)).not.toContain(PROD);
+			expect(seen.some((s) => s.path === '/exfiltrate')).toBe(false);
 		} finally {
 			env.N8N_SECRETS_MASTER_KEY = masterKey;
 			serve.kill('SIGTERM');
@@ -288,7 +310,7 @@ describe('inside a real n8n', () => {
 		}[];
 		expect(uses.find((e) => e.actor === 'n8n-remote')).toMatchObject({
 			reason: 'relayed by the server',
-			destinationHost: '127.0.0.1',
+			destinationHost: base,
 		});
 	});
 
