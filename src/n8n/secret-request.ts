@@ -128,9 +128,15 @@ async function addBody(
 	headers: IDataObject,
 ): Promise<void> {
 	if (spec.bodyType === 'json') {
-		const parsed = parseJson(spec.body || '{}');
+		const parsed = parseJson(spec.body || '{}', MAX_BODY_DEPTH);
 		if (parsed === NOT_JSON)
 			throw new SecretsError('INVALID_INPUT', 'The JSON body is not valid JSON.');
+		if (parsed === TOO_DEEP) {
+			throw new SecretsError(
+				'INVALID_INPUT',
+				`The JSON body nests arrays and objects deeper than ${MAX_BODY_DEPTH} levels; flatten it.`,
+			);
+		}
 		options.body = JSON.stringify(await secrets.resolveDeep(parsed));
 		headers['content-type'] ??= 'application/json';
 	} else if (spec.bodyType === 'form') {
@@ -146,8 +152,41 @@ async function addBody(
 }
 
 const NOT_JSON = Symbol('not JSON');
+const TOO_DEEP = Symbol('nested too deep');
 
-function parseJson(text: string): unknown {
+/**
+ * How deep a JSON request body may nest. Resolving references and scrubbing walk the parsed value
+ * recursively, so a body nested thousands deep would exhaust the stack; real request bodies stay
+ * within a handful of levels.
+ */
+const MAX_BODY_DEPTH = 64;
+
+/** How deep an answer is parsed as JSON; a deeper one is kept (and scrubbed) as text. */
+const MAX_ANSWER_DEPTH = 256;
+
+/**
+ * Whether JSON text nests arrays and objects deeper than `max`. One pass, no recursion, strings
+ * skipped; exact for valid JSON, and invalid JSON fails to parse anyway.
+ */
+function nestedDeeperThan(text: string, max: number): boolean {
+	let depth = 0;
+	let inString = false;
+	for (let i = 0; i < text.length; i++) {
+		const c = text.charCodeAt(i);
+		if (inString) {
+			if (c === 0x5c) i++;
+			else if (c === 0x22) inString = false;
+		} else if (c === 0x22) inString = true;
+		else if (c === 0x5b || c === 0x7b) {
+			if (++depth > max) return true;
+		} else if (c === 0x5d || c === 0x7d) depth--;
+	}
+	return false;
+}
+
+/** The parsed value, `NOT_JSON`, or `TOO_DEEP` when it nests deeper than `maxDepth` (not parsed). */
+function parseJson(text: string, maxDepth: number): unknown {
+	if (nestedDeeperThan(text, maxDepth)) return TOO_DEEP;
 	try {
 		return JSON.parse(text);
 	} catch {
@@ -169,8 +208,14 @@ function bodyOf(
 	const text = raw.toString('utf8');
 	if (format === 'text') return { body: text };
 	if (format === 'json' || (format === 'autodetect' && isJson)) {
-		const parsed = text.length ? parseJson(text) : {};
-		if (parsed !== NOT_JSON) return { body: parsed };
+		const parsed = text.length ? parseJson(text, MAX_ANSWER_DEPTH) : {};
+		if (parsed !== NOT_JSON && parsed !== TOO_DEEP) return { body: parsed };
+		if (format === 'json' && parsed === TOO_DEEP) {
+			throw new SecretsError(
+				'UPSTREAM_ERROR',
+				`The response nests JSON deeper than ${MAX_ANSWER_DEPTH} levels; choose the Text response format.`,
+			);
+		}
 		if (format === 'json') {
 			throw new SecretsError(
 				'INVALID_INPUT',
