@@ -142,12 +142,15 @@ describe('specialPurpose: IPv4', () => {
 
 	it.each(PUBLIC_V4)('allows the public address %s and its mapped, NAT64 and 6to4 forms', (a) => {
 		expect(specialPurpose(a)).toBeUndefined();
-		for (const [form] of embeddings(a)) expect({ form, why: specialPurpose(form) }).toEqual({ form });
+		for (const [form] of embeddings(a))
+			expect({ form, why: specialPurpose(form) }).toEqual({ form });
 	});
 });
 
 describe('specialPurpose: IPv6', () => {
-	const cases = V6_RANGES.flatMap(([cidr, why]) => edgesV6(cidr).map((a) => [a, cidr, why] as const));
+	const cases = V6_RANGES.flatMap(([cidr, why]) =>
+		edgesV6(cidr).map((a) => [a, cidr, why] as const),
+	);
 
 	it.each(cases)('refuses %s (%s) as %s', (address, _cidr, why) => {
 		expect(specialPurpose(address)).toContain(why);
@@ -165,7 +168,15 @@ describe('specialPurpose: IPv6', () => {
 	});
 
 	it('refuses what it cannot read as an address rather than guess', () => {
-		for (const text of ['', 'localhost', '0177.0.0.1', '0x7f.1', '2130706433', '127.1', '1.2.3.4.5'])
+		for (const text of [
+			'',
+			'localhost',
+			'0177.0.0.1',
+			'0x7f.1',
+			'2130706433',
+			'127.1',
+			'1.2.3.4.5',
+		])
 			expect({ text, why: specialPurpose(text) }).toEqual({ text, why: 'not an IP address' });
 	});
 
