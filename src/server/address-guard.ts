@@ -272,10 +272,4 @@ export class AddressGuard {
 				'(N8N_SECRETS_RELAY_ALLOW_PRIVATE=true allows every address, for development).',
 		);
 	}
-
-	/** Throws the refusal for `address`, if there is one. */
-	check(host: string, address: string): void {
-		const refused = this.refusal(host, address);
-		if (refused) throw refused;
-	}
 }

@@ -111,8 +111,9 @@ export class Relay {
 		const connector = buildConnector({ lookup: this.lookup.bind(this) });
 		this.agent = new Agent({
 			// Every connection of every hop is opened here, so this is where addresses are judged: names
-			// by what DNS answers (in `lookup`, before connecting), literals up front, as node:net never
-			// looks them up, and then the address the socket actually reached.
+			// by what DNS answers (in `lookup`, before connecting); literals up front, as node:net never
+			// looks them up (the URL parser has already turned decimal, octal and hex IPv4 into dotted
+			// decimal); and then the address the socket actually reached, whatever led there.
 			connect: (opts, callback) => {
 				if (isIP(opts.hostname)) {
 					const refused = this.guard.refusal(opts.hostname, opts.hostname);
@@ -190,10 +191,6 @@ export class Relay {
 		if (url.protocol !== 'http:' && url.protocol !== 'https:') {
 			throw new SecretsError('INVALID_INPUT', 'The relay sends http: and https: requests only.');
 		}
-		// The URL parser has already turned decimal, octal and hex IPv4 forms into dotted decimal and
-		// IPv6 into its canonical form; the connector judges the literal again when it connects.
-		const literal = url.hostname.replace(/^\[(.*)\]$/, '$1');
-		if (isIP(literal)) this.guard.check(literal, literal);
 		const headers: Record<string, string> = {};
 		for (const [k, v] of Object.entries(options.headers ?? {}))
 			if (v !== undefined && v !== null && !RELAY_OWNED_HEADERS.has(k.toLowerCase()))
