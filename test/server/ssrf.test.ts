@@ -494,6 +494,8 @@ describe('compressed answers', () => {
 			['gzip', zlib.gzipSync(zeros, { level: 9 })],
 		];
 		bombs.push(['gzip, gzip', zlib.gzipSync(bombs[1][1])]);
+		if (typeof zlib.zstdCompressSync === 'function')
+			bombs.push(['zstd', zlib.zstdCompressSync(zeros)]);
 		expect(bombs[0][1].length).toBeLessThan(1024);
 		for (const [encoding, bomb] of bombs) {
 			upstream.answer = (_req, res) => {
