@@ -1,11 +1,18 @@
 #!/usr/bin/env node
+import { decodeStdin } from './io';
 import { runCli } from './program';
 
 function readStdin(): Promise<string> {
 	return new Promise((resolve, reject) => {
 		const chunks: Buffer[] = [];
 		process.stdin.on('data', (c: Buffer) => chunks.push(c));
-		process.stdin.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+		process.stdin.on('end', () => {
+			try {
+				resolve(decodeStdin(Buffer.concat(chunks)));
+			} catch (err) {
+				reject(err);
+			}
+		});
 		process.stdin.on('error', reject);
 	});
 }

@@ -14,6 +14,68 @@ import {
 	VERSION_LABELS,
 } from './model';
 
+/**
+ * Unpaired UTF-16 surrogates: no UTF-8 encodes them, so a store would keep U+FFFD instead (a value
+ * changed without a word) and PostgreSQL refuses some of them in text.
+ */
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+/** Control characters (Unicode Cc). NUL is refused by PostgreSQL in text; the rest can rewrite a terminal. */
+const CONTROL = /[\u0000-\u001F\u007F-\u009F]/;
+const CONTROL_BUT_TAB_NEWLINE = /[\u0000-\u0008\u000B-\u001F\u007F-\u009F]/;
+
+/** Whether `s` is text every store keeps as given: no unpaired surrogate. */
+export function isWellFormedText(s: string): boolean {
+	return !LONE_SURROGATE.test(s);
+}
+
+/**
+ * Whether `s` holds a character no text field accepts: an unpaired surrogate, or a control character
+ * (tab and newline allowed with `multiline`).
+ */
+export function hasForbiddenCharacter(s: string, options: { multiline?: boolean } = {}): boolean {
+	return (options.multiline ? CONTROL_BUT_TAB_NEWLINE : CONTROL).test(s) || LONE_SURROGATE.test(s);
+}
+
+/** The same characters replaced by U+FFFD: for text that is recorded, not validated (n8n context). */
+export function replaceForbiddenCharacters(s: string): string {
+	return s.replace(new RegExp(`${CONTROL.source}|${LONE_SURROGATE.source}`, 'g'), '\uFFFD');
+}
+
+const NOT_UNICODE = 'is not valid Unicode text (it holds an unpaired UTF-16 surrogate)';
+
+/** A secret value: any Unicode text (NUL and other controls included: it is encrypted, never text in SQL). */
+export const secretValue = z.string().refine(isWellFormedText, NOT_UNICODE);
+
+/** One-line text (filters, patterns, cursors): no control character, no unpaired surrogate. */
+function lineText(max: number, min = 0) {
+	return z
+		.string()
+		.min(min)
+		.max(max)
+		.refine((s) => !CONTROL.test(s), 'must not contain control characters')
+		.refine(isWellFormedText, NOT_UNICODE);
+}
+
+/** Text a person writes (descriptions, reasons): tab and newline allowed, other controls not. */
+function freeText(max: number) {
+	return z
+		.string()
+		.max(max)
+		.refine(
+			(s) => !CONTROL_BUT_TAB_NEWLINE.test(s),
+			'must not contain control characters other than tab and newline',
+		)
+		.refine(isWellFormedText, NOT_UNICODE);
+}
+
+/** Why, for the audit trail. */
+export const reasonText = freeText(500);
+
+/** An access token's id (`jti`): a UUID for this store's tokens. */
+export const tokenId = z
+	.string()
+	.regex(/^[A-Za-z0-9_.:-]{1,200}$/, 'expected a token id as `n8n-secrets token list` shows it');
+
 export const secretName = z
 	.string()
 	.regex(/^[A-Za-z0-9_-]{1,128}$/, 'use 1 to 128 letters, digits, "-" or "_"');
@@ -41,7 +103,7 @@ const hostPattern = z
 		'expected a host such as api.example.com, *.example.com, https://api.example.com or api.example.com:8443 (or * for any destination)',
 	);
 
-const consumerPattern = z.string().min(1).max(200);
+const consumerPattern = lineText(200, 1);
 const tag = z
 	.string()
 	.regex(
@@ -59,7 +121,7 @@ export const versionSelector = z.union([
 ]);
 
 const metadataFields = {
-	description: z.string().max(1000),
+	description: freeText(1000),
 	tags: z.array(tag).max(50),
 	rotationPolicy,
 	rotationIntervalDays: z.number().int().min(1).max(3650).nullable(),
@@ -70,10 +132,10 @@ const metadataFields = {
 };
 
 const valueFields = {
-	value: z.string(),
+	value: secretValue,
 	notBefore: isoDate.optional(),
 	expiresAt: isoDate.optional(),
-	reason: z.string().max(500).optional(),
+	reason: reasonText.optional(),
 	expectedVersion: z.number().int().min(0).optional(),
 };
 
@@ -93,11 +155,11 @@ export const createSecretInput = optionalMetadata
 		name: secretName,
 		type: secretType.default('CUSTOM'),
 		environment: environmentName.optional(),
-		value: z.string().optional(),
+		value: secretValue.optional(),
 		generate: generateSpec.optional(),
 		notBefore: isoDate.optional(),
 		expiresAt: isoDate.optional(),
-		reason: z.string().max(500).optional(),
+		reason: reasonText.optional(),
 	})
 	.strict();
 export type CreateSecretInput = z.input<typeof createSecretInput>;
@@ -114,11 +176,11 @@ export const rotateInput = z
 	.object({
 		name: secretName,
 		environment: environmentName,
-		value: z.string().optional(),
+		value: secretValue.optional(),
 		generate: generateSpec.optional(),
 		notBefore: isoDate.optional(),
 		expiresAt: isoDate.optional(),
-		reason: z.string().max(500).optional(),
+		reason: reasonText.optional(),
 		expectedVersion: z.number().int().min(0).optional(),
 	})
 	.strict()
@@ -133,7 +195,7 @@ export const lineInput = z
 		name: secretName,
 		environment: environmentName,
 		expectedVersion: z.number().int().min(0).optional(),
-		reason: z.string().max(500).optional(),
+		reason: reasonText.optional(),
 	})
 	.strict();
 export type LineInput = z.input<typeof lineInput>;
@@ -144,22 +206,26 @@ export const resolveInput = z
 		environment: environmentName,
 		selector: versionSelector.optional(),
 		/** Where the value goes: `scheme://host:port` (or a bare host, which matches host-only bindings). */
-		destinationHost: z.string().min(1).max(300).optional(),
+		destinationHost: lineText(300, 1).optional(),
 	})
 	.strict();
 export type ResolveInput = z.input<typeof resolveInput>;
 
 export const nameInput = z.object({ name: secretName }).strict();
 
+export const deleteInput = z.object({ name: secretName, reason: reasonText.optional() }).strict();
+
+export const revokeTokenInput = z.object({ jti: tokenId }).strict();
+
 export const listSecretsInput = z
 	.object({
-		prefix: z.string().max(128).optional(),
+		prefix: lineText(128).optional(),
 		tag: tag.optional(),
 		type: secretType.optional(),
 		environment: environmentName.optional(),
 		includeDeleted: z.boolean().optional(),
 		limit: z.number().int().min(1).max(1000).default(100),
-		cursor: z.string().max(200).optional(),
+		cursor: lineText(200).optional(),
 	})
 	.strict();
 export type ListSecretsInput = z.input<typeof listSecretsInput>;
@@ -180,18 +246,18 @@ export type DueInput = z.input<typeof dueInput>;
 export const auditQueryInput = z
 	.object({
 		secret: secretName.optional(),
-		action: z.string().max(32).optional(),
-		actor: z.string().max(200).optional(),
-		tokenId: z.string().max(200).optional(),
+		action: lineText(32).optional(),
+		actor: lineText(200).optional(),
+		tokenId: lineText(200).optional(),
 		outcome: z.enum(['success', 'denied', 'failure']).optional(),
-		workflowId: z.string().max(200).optional(),
-		executionId: z.string().max(200).optional(),
+		workflowId: lineText(200).optional(),
+		executionId: lineText(200).optional(),
 		since: isoDate.optional(),
 		until: isoDate.optional(),
 		/** Events with a sequence number greater than this; for polling without missing any. */
 		afterSeq: z.number().int().min(0).optional(),
 		limit: z.number().int().min(1).max(1000).default(100),
-		cursor: z.string().max(40).optional(),
+		cursor: lineText(40).optional(),
 	})
 	.strict();
 export type AuditQueryInput = z.input<typeof auditQueryInput>;
@@ -234,6 +300,17 @@ export function ttlSeconds(value: z.infer<typeof ttl>): number | null {
 	return n * mult;
 }
 
+/**
+ * Unknown field names as the message shows them: a few, short, JSON-quoted (so a control character
+ * or a megabyte-long key sent by a client is not written back verbatim).
+ */
+function unknownKeys(keys: string[]): string {
+	const shown = keys
+		.slice(0, 5)
+		.map((k) => JSON.stringify(k.length > 40 ? `${k.slice(0, 40)}…` : k));
+	return keys.length > 5 ? `${shown.join(', ')} and ${keys.length - 5} more` : shown.join(', ');
+}
+
 /** Runs a schema and turns its failure into an INVALID_INPUT error that names the fields at fault. */
 export function parseInput<S extends z.ZodTypeAny>(schema: S, input: unknown): z.output<S> {
 	const result = schema.safeParse(input);
@@ -241,7 +318,7 @@ export function parseInput<S extends z.ZodTypeAny>(schema: S, input: unknown): z
 	const issues = result.error.issues.map((i) => {
 		const field = i.path.length ? i.path.join('.') : 'input';
 		return i.code === 'unrecognized_keys'
-			? `${field}: unknown field(s) ${i.keys.join(', ')}`
+			? `${field}: unknown field(s) ${unknownKeys(i.keys)}`
 			: `${field}: ${i.message}`;
 	});
 	throw new SecretsError('INVALID_INPUT', `Invalid input: ${issues.join('; ')}.`, {

@@ -12,7 +12,15 @@ import { ExternalIssuer, externalIssuerFromEnv } from '../auth/external-issuer';
 import { openEmbedded, storeLocation } from '../service/config';
 import type { SecretsService } from '../service/secrets-service';
 import { parseAllowList } from './address-guard';
-import { type LogLine, type Logger, buildServer, closeGracefully, formatLogLine } from './app';
+import {
+	DEFAULT_TIMEOUTS,
+	type LogLine,
+	type Logger,
+	type ServerTimeouts,
+	buildServer,
+	closeGracefully,
+	formatLogLine,
+} from './app';
 
 export interface ServeOptions {
 	host?: string;
@@ -24,6 +32,8 @@ export interface ServeOptions {
 	log?: Logger;
 	/** How long a stop waits for requests in flight before cutting them (default 10 s). */
 	shutdownTimeoutMs?: number;
+	/** Client timeouts; by default from N8N_SECRETS_SERVER_*_TIMEOUT_MS, else DEFAULT_TIMEOUTS. */
+	timeouts?: ServerTimeouts;
 }
 
 export interface RunningServer {
@@ -37,6 +47,39 @@ const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
 
 export function isLoopback(host: string): boolean {
 	return LOOPBACK.has(host) || host.startsWith('127.');
+}
+
+/** A timeout from the environment: whole milliseconds, at least 1. */
+function envMs(env: NodeJS.ProcessEnv, name: string): number | undefined {
+	const raw = env[name]?.trim();
+	if (!raw) return undefined;
+	if (!/^\d{1,9}$/.test(raw) || Number(raw) < 1)
+		throw new SecretsError(
+			'INVALID_INPUT',
+			`${name} must be a whole number of milliseconds (at least 1), e.g. 10000.`,
+		);
+	return Number(raw);
+}
+
+/**
+ * The client timeouts: N8N_SECRETS_SERVER_HEADERS_TIMEOUT_MS, _REQUEST_TIMEOUT_MS and
+ * _KEEPALIVE_TIMEOUT_MS over the defaults. Node requires the headers' deadline within the request's.
+ */
+export function timeoutsFromEnv(env: NodeJS.ProcessEnv): Required<ServerTimeouts> {
+	const t = {
+		...DEFAULT_TIMEOUTS,
+		headersMs: envMs(env, 'N8N_SECRETS_SERVER_HEADERS_TIMEOUT_MS') ?? DEFAULT_TIMEOUTS.headersMs,
+		requestMs: envMs(env, 'N8N_SECRETS_SERVER_REQUEST_TIMEOUT_MS') ?? DEFAULT_TIMEOUTS.requestMs,
+		keepAliveMs:
+			envMs(env, 'N8N_SECRETS_SERVER_KEEPALIVE_TIMEOUT_MS') ?? DEFAULT_TIMEOUTS.keepAliveMs,
+	};
+	if (t.headersMs > t.requestMs)
+		throw new SecretsError(
+			'INVALID_INPUT',
+			'N8N_SECRETS_SERVER_HEADERS_TIMEOUT_MS must not exceed N8N_SECRETS_SERVER_REQUEST_TIMEOUT_MS: ' +
+				'the headers are part of the request.',
+		);
+	return t;
 }
 
 export async function startServer(options: ServeOptions = {}): Promise<RunningServer> {
@@ -54,6 +97,7 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningSe
 	}
 	const https =
 		certPath && keyPath ? { cert: readFileSync(certPath), key: readFileSync(keyPath) } : undefined;
+	const timeouts = options.timeouts ?? timeoutsFromEnv(env);
 	const issuerConfig = externalIssuerFromEnv(env);
 	const service = await openEmbedded(env, {
 		externalIssuer: issuerConfig ? new ExternalIssuer(issuerConfig) : undefined,
@@ -79,6 +123,7 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningSe
 				allow: parseAllowList(env.N8N_SECRETS_RELAY_ALLOW),
 			},
 			log,
+			timeouts,
 		});
 		await app.listen({ host, port });
 	} catch (err) {

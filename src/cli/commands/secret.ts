@@ -7,6 +7,7 @@ import {
 	type SecretMetadata,
 	type VersionSelector,
 } from '../../core/model';
+import { deleteInput, parseInput } from '../../core/schemas';
 import { ALPHABETS, type Alphabet } from '../../crypto/generate';
 import type { SecretsApi } from '../../service/api';
 import type { Caller } from '../../service/secrets-service';
@@ -457,8 +458,10 @@ Example:
 		.description('delete a secret (it can be restored during the recovery window)')
 		.option('--reason <text>', 'why, for the audit trail')
 		.action(async (name: string, o: { reason?: string }, cmd: Command) => {
+			// Checked here too: the reason goes into the audit trail of whichever store is open.
+			const i = parseInput(deleteInput, { name, reason: o.reason });
 			await withService(io, g(cmd), async (service, caller) => {
-				await service.deleteSecret(caller, name, o.reason);
+				await service.deleteSecret(caller, i.name, i.reason);
 				io.out(`${name}: deleted; \`n8n-secrets secret restore ${name}\` brings it back.\n`);
 			});
 		});

@@ -1,6 +1,7 @@
 import { type Command, Option } from 'commander';
 
 import { ROLES, SCOPES, type Scope } from '../../core/model';
+import { parseInput, revokeTokenInput } from '../../core/schemas';
 import { collect, json, shortDate, table } from '../format';
 import type { CliIo } from '../io';
 import { type GlobalOptions, withService } from '../session';
@@ -102,8 +103,9 @@ Example: a token for the production n8n that may use the Stripe keys and nothing
 		.command('revoke <jti>')
 		.description('revoke a token at once, everywhere')
 		.action(async (jti: string, _o: unknown, cmd: Command) => {
+			const i = parseInput(revokeTokenInput, { jti });
 			await withService(io, g(cmd), async (service, caller) => {
-				const t = await service.revokeToken(caller, jti);
+				const t = await service.revokeToken(caller, i.jti);
 				io.out(`Token ${t.jti} of ${t.subject} revoked.\n`);
 			});
 		});

@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
 
@@ -48,7 +48,12 @@ export class SqliteDriver implements SqlDriver {
 		readonly location: string,
 		options: SqliteOptions = {},
 	) {
-		if (location !== ':memory:') mkdirSync(dirname(location), { recursive: true, mode: 0o700 });
+		if (location !== ':memory:') {
+			mkdirSync(dirname(location), { recursive: true, mode: 0o700 });
+			// SQLite would create the file 0644 under the usual umask, and it gives the -wal and -shm
+			// files the database's own mode: created here first, 0600, all three are the owner's alone.
+			closeSync(openSync(location, 'a', 0o600));
+		}
 		const timeout = options.busyTimeoutMs ?? 10_000;
 		this.journalDir = location === ':memory:' ? null : `${location}-audit`;
 		this.db = new DatabaseSync(location, { timeout });
