@@ -61,7 +61,10 @@ function headMac(key: DataKey, tenant: string, seq: number, hash: string): Buffe
 /** Context strings come from workflow data; keep them bounded so a huge name cannot bloat the trail. */
 function clip(s: string | undefined | null, max = 256): string | null {
 	if (s === undefined || s === null || s === '') return null;
-	return s.length > max ? `${s.slice(0, max - 1)}…` : s;
+	if (s.length <= max) return s;
+	// Never half a surrogate pair: it would be stored as U+FFFD and the event's hash would not match.
+	const high = s.charCodeAt(max - 2);
+	return `${s.slice(0, high >= 0xd800 && high <= 0xdbff ? max - 2 : max - 1)}…`;
 }
 
 /** What an event says before it is chained (sequence number and hashes are given at chaining). */
