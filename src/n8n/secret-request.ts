@@ -13,6 +13,7 @@ import type {
 	IN8nHttpFullResponse,
 } from 'n8n-workflow';
 
+import { decodeContent } from '../core/content-decoding';
 import { SecretsError } from '../core/errors';
 import { destinationOfUrl, formatDestination, hostOfUrl } from '../core/matching';
 import { hasReferences } from '../core/reference';
@@ -61,6 +62,8 @@ export interface SecretResponse {
 export type Send = (options: IHttpRequestOptions) => Promise<IN8nHttpFullResponse>;
 
 const REDIRECTS = new Set([301, 302, 303, 307, 308]);
+/** The largest decoded answer kept, as the relay's default. */
+const MAX_DECODED_BYTES = 10 * 1024 * 1024;
 
 /** The URL's host must be literal: a reference may stand in the path or query, not decide the host. */
 function literalHost(url: string): string {
@@ -246,12 +249,15 @@ export async function performSecretRequest(
 	send: Send,
 	/** Pass one in to scrub errors too: it holds every value resolved, even when the request fails. */
 	scrubber: Scrubber = new Scrubber(),
+	/** Refuses a hop's URL before any reference is resolved for it (the relay's network guard). */
+	vet?: (url: string) => Promise<void>,
 ): Promise<{ response: SecretResponse; scrubber: Scrubber }> {
 	let url = spec.url;
 	let method = spec.method;
 	let withBody = true;
 	for (let hop = 0; ; hop++) {
 		literalHost(url);
+		if (vet) await vet(url);
 		// Bound by scheme, host and port: `https://api.x.com` is not `http://api.x.com:8080`.
 		const destination = formatDestination(destinationOfUrl(url));
 		const secrets = new RequestSecrets(backend, caller, environment, destination, scrubber);
@@ -280,7 +286,19 @@ export async function performSecretRequest(
 			}
 			continue;
 		}
-		const received = Buffer.isBuffer(res.body) ? res.body : Buffer.from(String(res.body ?? ''));
+		// n8n's HTTP client undoes one content coding itself; stacked or unknown ones would reach the
+		// scrubber still encoded, with an echoed value in them out of its sight.
+		const undecoded = Buffer.isBuffer(res.body) ? res.body : Buffer.from(String(res.body ?? ''));
+		const received = await decodeContent(
+			undecoded,
+			res.headers['content-encoding'],
+			MAX_DECODED_BYTES,
+			hostOfUrl(options.url),
+		);
+		if (received !== undecoded) {
+			delete res.headers['content-encoding'];
+			delete res.headers['content-length'];
+		}
 		// Scrubbed as bytes first: an echoed value is removed whatever the body turns out to be.
 		const raw = scrubber.scrubDeep(received);
 		const contentType = String(res.headers['content-type'] ?? '');

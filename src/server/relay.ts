@@ -20,7 +20,7 @@ import {
 } from '../n8n/secret-request';
 import type { Caller, SecretsService } from '../service/secrets-service';
 import { AddressGuard } from './address-guard';
-import { decodeContent } from './content-decoding';
+import { decodeContent } from '../core/content-decoding';
 
 const pair = z.object({ name: z.string().max(1000), value: z.string().max(100_000) }).strict();
 
@@ -94,6 +94,11 @@ type LookupCallback = (err: NodeJS.ErrnoException | null, address: string, famil
 /** Headers the relay decides itself: it asks for an unencoded body, which it can scrub. */
 const RELAY_OWNED_HEADERS = new Set(['accept-encoding', 'te']);
 
+const dnsLookupAll = (host: string) =>
+	new Promise<LookupAddress[]>((resolve, reject) =>
+		dnsLookup(host, { all: true }, (err, addresses) => (err ? reject(err) : resolve(addresses))),
+	);
+
 export class Relay {
 	private readonly agent: Agent;
 	private readonly maxBytes: number;
@@ -152,6 +157,36 @@ export class Relay {
 		});
 	}
 
+	/**
+	 * Refuses a hop's destination before any reference is resolved for it, so a refused request
+	 * leaves no `use` in the audit trail and resolves nothing. The connector checks again when it
+	 * connects (DNS may answer differently by then): this is the early answer, that the guarantee.
+	 */
+	private async vet(url: string): Promise<void> {
+		let u: URL;
+		try {
+			u = new URL(url.replace(/\[\[secret:[^\]]*\]\]/g, 'reference'));
+		} catch {
+			return; // performSecretRequest reports an invalid URL itself
+		}
+		if (u.protocol !== 'http:' && u.protocol !== 'https:')
+			throw new SecretsError('INVALID_INPUT', 'The relay sends http: and https: requests only.');
+		const host = u.hostname.replace(/^\[|\]$/g, '');
+		if (isIP(host)) {
+			const refused = this.guard.refusal(host, host);
+			if (refused) throw refused;
+			return;
+		}
+		let addresses: LookupAddress[];
+		try {
+			addresses = await dnsLookupAll(host);
+		} catch {
+			return; // the connector reports a name that does not resolve
+		}
+		if (addresses.length > 0 && addresses.every((a) => this.guard.refusal(host, a.address)))
+			throw this.guard.refusal(host, addresses[0].address)!;
+	}
+
 	async perform(caller: Caller, input: unknown): Promise<RelayResponse> {
 		const i = schema.parseInput(relayInput, input);
 		await this.service.authorizeRelay(caller, i.environment);
@@ -181,6 +216,7 @@ export class Relay {
 			i.environment,
 			(options) => this.send(options),
 			new Scrubber(),
+			(url) => this.vet(url),
 		);
 		return wire(response);
 	}

@@ -252,7 +252,7 @@ describe('inside a real n8n', () => {
 			PROD,
 		);
 		const serve = spawn(process.execPath, [CLI, 'serve', '--port', '0'], {
-			env: { ...env, N8N_SECRETS_RELAY_ALLOW_PRIVATE: 'true' },
+			env: { ...env, N8N_SECRETS_RELAY_ALLOW: '127.0.0.1/32' },
 			stdio: ['ignore', 'pipe', 'inherit'],
 		});
 		const masterKey = env.N8N_SECRETS_MASTER_KEY;

@@ -234,6 +234,37 @@ describe('Secret HTTP Request in a real n8n execution', () => {
 		]);
 	});
 
+	it('decodes stacked and single content codings before scrubbing, and refuses an unknown one', async () => {
+		const { gzipSync, brotliCompressSync, deflateSync } = await import('node:zlib');
+		const cases: [string, (b: Buffer) => Buffer][] = [
+			['gzip', gzipSync],
+			['br', brotliCompressSync],
+			['deflate', deflateSync],
+			['gzip, br', (b) => brotliCompressSync(gzipSync(b))],
+			['deflate, gzip', (b) => gzipSync(deflateSync(b))],
+		];
+		for (const [coding, encode] of cases) {
+			answer = (req, _body, res) => {
+				res.setHeader('content-type', 'application/json');
+				res.setHeader('content-encoding', coding);
+				res.end(encode(Buffer.from(JSON.stringify({ echoed: req.headers.authorization }))));
+			};
+			const run = await h.run(workflow(bearer(`${base}/zip`)));
+			const out = nodeResult(run, 'Call API');
+			expect({ coding, error: out.error?.message }).toEqual({ coding, error: undefined });
+			expect(out.items[0].json).toEqual({ echoed: 'Bearer [redacted:api-key]' });
+			expectNoLeak(run.data);
+		}
+		answer = (req, _body, res) => {
+			res.setHeader('content-type', 'application/json');
+			res.setHeader('content-encoding', 'x-custom');
+			res.end(Buffer.from(JSON.stringify({ echoed: req.headers.authorization })).reverse());
+		};
+		const unknown = await h.run(workflow(bearer(`${base}/zip`)));
+		expect(nodeResult(unknown, 'Call API').error!.message).toContain('UPSTREAM_ERROR');
+		expectNoLeak(unknown.data);
+	});
+
 	it('keeps values, in every encoding, out of the error of a failing request', async () => {
 		answer = (req, _body, res) => {
 			const v = String(req.headers.authorization).slice('Bearer '.length);

@@ -176,6 +176,26 @@ describe('loopback in every spelling, with the guard on', () => {
 		expect(hits()).toBe(0);
 	});
 
+	it('resolves nothing for a refused destination: no use in the audit trail, at the first hop or a redirect', async () => {
+		const strict = await relayServer({ allowPrivate: false });
+		for (const [, url] of forms()) expect(refusedAnswer(await relay(strict, url))).toEqual(REFUSED);
+		expect((await t.service.listAudit(t.admin, { action: 'use' })).items).toEqual([]);
+
+		const api = await relayServer({ relay: { allow: ['127.0.0.1/32'] } });
+		upstream.answer = (_req, res) => {
+			res.statusCode = 302;
+			res.setHeader('location', `http://127.0.0.2:${upstream2.port}/stolen`);
+			res.end();
+		};
+		expect(refusedAnswer(await relay(api, `http://127.0.0.1:${upstream.port}/start`))).toEqual(
+			REFUSED,
+		);
+		const uses = (await t.service.listAudit(t.admin, { action: 'use' })).items;
+		// One use: the first hop to the allowed 127.0.0.1; none for any refused destination.
+		expect(uses.map((e) => e.destinationHost)).toEqual([`http://127.0.0.1:${upstream.port}`]);
+		expect(upstream2.hits.length + upstream6.hits.length).toBe(0);
+	});
+
 	it('reaches each one when the operator allows private networks (the refusals above are real)', async () => {
 		const open = await relayServer({ allowPrivate: true });
 		for (const [name, url] of forms().filter(([, u]) => u.startsWith('http:'))) {

@@ -1,5 +1,5 @@
 /**
- * Undoing an upstream answer's `Content-Encoding` before the relay scrubs it. The scrubber looks for
+ * Undoing an upstream answer's `Content-Encoding` before it is scrubbed (the relay's and the node's). The scrubber looks for
  * resolved values in the bytes it is given; in a gzip body an echoed value is not there to find, and
  * the caller would decompress it after the relay. The relay asks for `identity`, but a server may
  * compress anyway, so whatever arrives encoded is decoded here, within the same size bound as the
@@ -8,7 +8,7 @@
 import { promisify } from 'node:util';
 import * as zlib from 'node:zlib';
 
-import { SecretsError } from '../core/errors';
+import { SecretsError } from './errors';
 
 type Decoder = (data: Buffer, options: { maxOutputLength: number }) => Promise<Buffer>;
 
@@ -65,7 +65,7 @@ export async function decodeContent(
 	if (layers.length > MAX_LAYERS) {
 		throw new SecretsError(
 			'UPSTREAM_ERROR',
-			`The response from ${host} is encoded ${layers.length} times over; the relay decodes at most ${MAX_LAYERS}.`,
+			`The response from ${host} is encoded ${layers.length} times over; at most ${MAX_LAYERS} layers are decoded.`,
 		);
 	}
 	let data = body;
@@ -78,8 +78,8 @@ export async function decodeContent(
 			const shown = /^[a-z0-9._-]{1,20}$/.test(coding) ? ` (${coding})` : '';
 			throw new SecretsError(
 				'UPSTREAM_ERROR',
-				`The response from ${host} is in a content encoding the relay cannot decode${shown}; ` +
-					`it decodes ${Object.keys(DECODERS).join(', ')}.`,
+				`The response from ${host} is in a content encoding that cannot be decoded${shown}; ` +
+					`known: ${Object.keys(DECODERS).join(', ')}. Its answer is not passed on undecoded: it could carry a secret the scrubbing cannot see.`,
 			);
 		}
 		try {
@@ -88,7 +88,7 @@ export async function decodeContent(
 			if ((err as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE') {
 				throw new SecretsError(
 					'UPSTREAM_ERROR',
-					`The response from ${host} decompresses to more than the relay keeps (${maxBytes} bytes).`,
+					`The response from ${host} decompresses to more than ${maxBytes} bytes, the most kept.`,
 				);
 			}
 			throw new SecretsError(
