@@ -93,6 +93,17 @@ function base64Forms(utf8: Buffer): Form[] {
 	return forms;
 }
 
+/** How the package's own requests write a value: URL path or query, form body, JSON body. */
+function writtenForms(value: string): string[] {
+	const forms = [JSON.stringify(value).slice(1, -1)];
+	try {
+		forms.push(encodeURIComponent(value), new URLSearchParams([['', value]]).toString().slice(1));
+	} catch {
+		// A lone surrogate cannot be percent-encoded; such a value never goes into a URL.
+	}
+	return forms;
+}
+
 /** Every form of `value` that is matched literally, in the original text and in its decoded views. */
 function formsOf(value: string): Form[] {
 	const utf8 = Buffer.from(value, 'utf8');
@@ -105,11 +116,17 @@ function formsOf(value: string): Form[] {
 	// Form bodies write a space as `+`; every other character is found through the decoded view.
 	if (value.includes(' '))
 		forms.push({ text: value.replace(/ /g, '+'), bytes: bytes.replace(/ /g, '+'), shape: {} });
-	const hex = utf8.toString('hex');
-	forms.push({ text: hex, bytes: hex, shape: {} });
-	forms.push({ text: hex.toUpperCase(), bytes: hex.toUpperCase(), shape: {} });
-	forms.push(...base64Forms(utf8));
-	forms.push(utf16Form(value, false), utf16Form(value, true));
+	// Escapes over any of these are peeled off in the decoded views; encodings that are not escapes
+	// (hex, base64, UTF-16) are listed for the value itself and for each text the package writes it
+	// as: percent-encoded in a URL, form-encoded in a body, JSON-escaped in a JSON body.
+	for (const written of new Set([value, ...writtenForms(value)])) {
+		const encoded = Buffer.from(written, 'utf8');
+		const hex = encoded.toString('hex');
+		forms.push({ text: hex, bytes: hex, shape: {} });
+		forms.push({ text: hex.toUpperCase(), bytes: hex.toUpperCase(), shape: {} });
+		forms.push(...base64Forms(encoded));
+		forms.push(utf16Form(written, false), utf16Form(written, true));
+	}
 	// A value holding escape syntax itself (`a%41b`, `x\ny`) is decoded along with the text around it
 	// in the decoded views, so it is looked for there decoded as well. Unless that leaves too little.
 	let text: View | undefined = { text: value };

@@ -7,6 +7,7 @@ import {
 	formatDestination,
 	hostOfPattern,
 } from '../core/matching';
+import { hasReferences } from '../core/reference';
 import { backendFor, callerOf, connectionFromCredential } from './connection';
 import { RequestSecrets } from './references';
 
@@ -50,12 +51,14 @@ export async function applySecretReferenceAuth(
 				[text('queryName') || 'api_key']: await secrets.resolve(text('reference')),
 			};
 			break;
-		case 'basic':
-			out.auth = {
-				username: await secrets.resolve(text('userReference')),
-				password: await secrets.resolve(text('passReference')),
-			};
+		case 'basic': {
+			const username = await secrets.resolve(text('userReference'));
+			const password = await secrets.resolve(text('passReference'));
+			// Only text that holds a resolved value is scrubbed: a literal `app:` is not a secret.
+			const resolved = hasReferences(text('userReference')) || hasReferences(text('passReference'));
+			out.auth = resolved ? secrets.basicAuth(username, password) : { username, password };
 			break;
+		}
 		default:
 			out.headers!.Authorization = `Bearer ${await secrets.resolve(text('reference'))}`;
 	}

@@ -44,6 +44,23 @@ export class RequestSecrets {
 		});
 	}
 
+	/**
+	 * Basic auth from resolved parts. The header carries `base64(user:password)` as one blob, whose
+	 * characters mix the user's bits with the password's, so the composed text and the blob itself
+	 * are registered with the scrubber as values of their own: every form of the whole blob is
+	 * removed, the user's part too, and so is an echo of the header in hex or base64 again.
+	 */
+	basicAuth(
+		username: string,
+		password: string,
+		label?: string,
+	): { username: string; password: string } {
+		const composed = `${username}:${password}`;
+		this.scrubber.add(composed, label);
+		this.scrubber.add(Buffer.from(composed, 'utf8').toString('base64'), label);
+		return { username, password };
+	}
+
 	/** Resolves every string inside a JSON-like value (object keys included). */
 	async resolveDeep<T>(value: T): Promise<T> {
 		if (typeof value === 'string') return (await this.resolve(value)) as T;

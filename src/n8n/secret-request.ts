@@ -114,7 +114,10 @@ async function buildHop(
 		if (placement === 'bearer') headers.Authorization = `Bearer ${value}`;
 		else if (placement === 'header') headers[spec.auth.name || 'X-API-Key'] = value;
 		else if (placement === 'query') qs[spec.auth.name || 'api_key'] = value;
-		else options.auth = { username: await secrets.resolve(spec.auth.user ?? ''), password: value };
+		else {
+			const username = await secrets.resolve(spec.auth.user ?? '');
+			options.auth = secrets.basicAuth(username, value, spec.auth.secret);
+		}
 	}
 	if (withBody && spec.bodyType !== 'none') {
 		await addBody(spec, secrets, options, headers);
