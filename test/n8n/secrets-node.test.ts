@@ -1,4 +1,6 @@
-import type { INode } from 'n8n-workflow';
+import type { INode, INodeType } from 'n8n-workflow';
+
+import { Secrets } from '../../nodes/Secrets/Secrets.node';
 
 import { closeEmbeddedStores } from '../../src/n8n/connection';
 import { testSecretReferenceAuth, testSecretsStore } from '../../src/n8n/node-support';
@@ -93,6 +95,55 @@ describe('Secrets node', () => {
 			node: 'Secrets',
 		});
 		expect(reveal.executionId).toBeTruthy();
+	});
+
+	it('warns in the node that a created token lands in the execution data, as Reveal does', () => {
+		const { properties } = (new Secrets().nodeVersions[1] as INodeType).description;
+		const noticesFor = (resource: string, operation: string) =>
+			properties.filter(
+				(p) =>
+					p.type === 'notice' &&
+					p.displayOptions?.show?.resource?.includes(resource) &&
+					p.displayOptions?.show?.operation?.includes(operation),
+			);
+		const [reveal] = noticesFor('secret', 'reveal');
+		const [create] = noticesFor('token', 'create');
+		for (const notice of [reveal, create]) {
+			expect(notice.displayName).toContain(
+				"into the workflow's data, where everyone who can see executions can read it",
+			);
+		}
+		expect(noticesFor('token', 'revoke')).toEqual([]);
+		const operations = properties.find(
+			(p) => p.name === 'operation' && p.displayOptions?.show?.resource?.includes('token'),
+		)!.options as Array<{ value: string; description?: string }>;
+		expect(operations.find((o) => o.value === 'create')?.description).toContain('audited');
+	});
+
+	it('creates a token only for an admin, outputs it once, usable and audited with the run', async () => {
+		const parameters = {
+			resource: 'token',
+			operation: 'create',
+			subject: 'ci-reader',
+			role: 'viewer',
+			ttl: '1d',
+		};
+		const denied = await h.run(workflow(parameters, await credentialFor('operator')));
+		expect(nodeResult(denied, 'Secrets').error!.message).toContain('ACCESS_DENIED');
+		expect(nodeResult(denied, 'Secrets').items).toEqual([]);
+
+		const run = await h.run(workflow(parameters, await credentialFor('admin')));
+		const out = nodeResult(run, 'Secrets').items[0].json as { token: string; jti: string };
+		expect(out).toMatchObject({ subject: 'ci-reader', role: 'viewer', createdBy: 'wf-admin' });
+		const page = await t.service.listSecrets({ token: out.token }, {});
+		expect(page.items.map((i) => i.name)).toEqual(['stripe-key']);
+
+		const created = (await t.service.listAudit(t.admin, { action: 'token.create' })).items.find(
+			(e) => e.actor === 'wf-admin',
+		);
+		expect(created).toMatchObject({ outcome: 'success', workflowId: 'wf-ops', node: 'Secrets' });
+		expect(created!.reason).toContain(out.jti);
+		expect(JSON.stringify(created)).not.toContain(out.token);
 	});
 
 	it('rotates with a generated value that never appears in the output, then rolls back', async () => {

@@ -13,7 +13,12 @@ export const description: INodeProperties[] = [
 		noDataExpression: true,
 		displayOptions: { show: { resource: ['token'] } },
 		options: [
-			{ name: 'Create', value: 'create', action: 'Create an access token' },
+			{
+				name: 'Create',
+				value: 'create',
+				action: 'Create an access token',
+				description: 'Output a new token once (needs an admin token; audited)',
+			},
 			{ name: 'Revoke', value: 'revoke', action: 'Revoke an access token' },
 		],
 		default: 'create',

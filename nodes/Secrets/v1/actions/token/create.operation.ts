@@ -5,6 +5,13 @@ import type { Session } from '../../../../../src/n8n/node-support';
 
 export const description: INodeProperties[] = [
 	{
+		displayName:
+			"Create puts the new token into the workflow's data, where everyone who can see executions can read it, as Reveal does with a value. Store it in a credential, then delete the execution, or create tokens with the n8n-secrets CLI instead. It needs an admin token and is audited.",
+		name: 'tokenCreateNotice',
+		type: 'notice',
+		default: '',
+	},
+	{
 		displayName: 'Subject',
 		name: 'subject',
 		type: 'string',
@@ -49,7 +56,10 @@ const list = (v: string) =>
 		.map((s) => s.trim())
 		.filter(Boolean);
 
-/** Outputs the token once: store it in a credential; it cannot be shown again. */
+/**
+ * Outputs the token once: store it in a credential; it cannot be shown again. Like a revealed value
+ * it is the output by design, so it is not scrubbed; the notice above says where it ends up.
+ */
 export async function execute(
 	this: IExecuteFunctions,
 	i: number,
