@@ -172,8 +172,8 @@ export interface TokenLimits {
 	scopes: readonly Scope[];
 	environments: readonly string[];
 	secrets: readonly string[];
-	/** Epoch milliseconds; null: never expires. */
-	expiresAt: number | null;
+	/** Epoch milliseconds; null: never expires; undefined: not a limit here (listing, revoking). */
+	expiresAt?: number | null;
 }
 
 /**
@@ -193,7 +193,11 @@ export function exceededLimit(p: Principal, t: TokenLimits): string | null {
 		const glob = t.secrets.find((g) => !p.secrets.some((own) => globCovered(g, own)));
 		if (glob) return `secrets "${glob}"`;
 	}
-	if (p.expiresAt !== null && (t.expiresAt === null || t.expiresAt > p.expiresAt))
+	if (
+		t.expiresAt !== undefined &&
+		p.expiresAt !== null &&
+		(t.expiresAt === null || t.expiresAt > p.expiresAt)
+	)
 		return `a lifetime beyond its own expiry (${new Date(p.expiresAt).toISOString()})`;
 	return null;
 }

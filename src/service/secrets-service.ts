@@ -216,8 +216,17 @@ const RESOLVE_VERBS = {
 	relay: 'relay requests with secret values',
 } as const;
 
-function tokenLimits(t: TokenInfo) {
-	return { ...t, expiresAt: t.expiresAt === null ? null : Date.parse(t.expiresAt) };
+/**
+ * The limits that decide whether a token may list or revoke another: scopes, environments and names.
+ * Not the lifetime: revoking a token that outlives the caller gives nothing away, and an admin must
+ * be able to revoke a leaked token issued after its own.
+ */
+function revocable(t: TokenInfo) {
+	return { scopes: t.scopes, environments: t.environments, secrets: t.secrets };
+}
+
+function isLimited(p: Principal): boolean {
+	return p.environments.length > 0 || p.secrets.length > 0;
 }
 
 /** Reads are not audit actions of their own; the name only appears in the reason of a denial. */
@@ -1491,6 +1500,7 @@ export class SecretsService {
 		const i = schema.parseInput(schema.withinDaysInput, input);
 		return this.op(caller, { action: 'list', read: true }, async (p) => {
 			requireOperation(p, 'expiring', 'list expiring secrets');
+			if (i.environment !== undefined) requireEnvironment(p, i.environment);
 			await this.checkToken(this.driver, p);
 			const nowMs = this.now().getTime();
 			const horizon = new Date(nowMs + i.withinDays * DAY_MS).toISOString();
@@ -1517,6 +1527,7 @@ export class SecretsService {
 		const i = schema.parseInput(schema.dueInput, input);
 		return this.op(caller, { action: 'list', read: true }, async (p) => {
 			requireOperation(p, 'dueForRotation', 'list secrets due for rotation');
+			if (i.environment !== undefined) requireEnvironment(p, i.environment);
 			await this.checkToken(this.driver, p);
 			return this.dueItems(await this.visibleLines(p, i.environment));
 		});
@@ -1691,12 +1702,17 @@ export class SecretsService {
 	): Promise<{ token: string; info: TokenInfo }> {
 		return this.op(caller, { action: 'token.create' }, async (p) => {
 			requireOperation(p, 'createToken', 'create access tokens');
-			return this.issueToken({ tenant: p.tenant, subject: p.subject, jti: p.jti }, input, p);
+			return this.issueToken(
+				{ tenant: p.tenant, subject: p.subject, jti: p.jti, context: caller.context },
+				input,
+				p,
+			);
 		});
 	}
 
 	private async issueToken(
-		issuer: { tenant: string; subject: string; jti: string | null },
+		/** `context`: the workflow run that mints the token, audited as a reveal's is. */
+		issuer: { tenant: string; subject: string; jti: string | null; context?: N8nContext },
 		input: schema.CreateTokenInput,
 		principal: Principal | undefined,
 	): Promise<{ token: string; info: TokenInfo }> {
@@ -1743,6 +1759,7 @@ export class SecretsService {
 				tokenId: issuer.jti,
 				action: 'token.create',
 				outcome: 'success',
+				context: issuer.context,
 				reason: `token ${info.jti} for ${info.subject}: ${info.role}${info.environments.length ? `, env ${info.environments.join('/')}` : ''}${info.secrets.length ? `, secrets ${info.secrets.join('/')}` : ''}`,
 			});
 			const token = await signToken(key, kid, {
@@ -1765,16 +1782,17 @@ export class SecretsService {
 			requireOperation(p, 'revokeToken', 'revoke access tokens');
 			return this.writeTx(p, async (tx) => {
 				const row = await tokens.get(tx, p.tenant, jti);
+				const beyond = row && row.jti !== p.jti && exceededLimit(p, revocable(toTokenInfo(row)));
+				// A limited token learns nothing about tokens outside its limits, not even that they exist.
+				if (beyond || (!row && isLimited(p)))
+					throw new Denial(
+						`This access token may not revoke token ${jti}: there is no such token within its own limits.`,
+						`token.revoke: ${beyond || 'unknown token'}`,
+					);
 				if (!row)
 					throw new SecretsError(
 						'INVALID_INPUT',
 						`No access token with id ${jti} in this tenant. List them with \`n8n-secrets token list\`.`,
-					);
-				const beyond = exceededLimit(p, tokenLimits(toTokenInfo(row)));
-				if (beyond && row.jti !== p.jti)
-					throw new Denial(
-						`This access token may only revoke tokens within its own limits; token ${jti} has ${beyond}.`,
-						`token.revoke beyond own limits: ${beyond}`,
 					);
 				await tokens.revoke(tx, p.tenant, jti, this.iso());
 				await this.audit(tx, p.tenant, {
@@ -1793,7 +1811,9 @@ export class SecretsService {
 		return this.op(caller, { action: 'token.list', read: true }, async (p) => {
 			requireOperation(p, 'listTokens', 'list access tokens');
 			return this.readAuthorized(p, async (x) =>
-				(await tokens.list(x, p.tenant)).filter((t) => !exceededLimit(p, tokenLimits(t))),
+				(await tokens.list(x, p.tenant)).filter(
+					(t) => t.jti === p.jti || !exceededLimit(p, revocable(t)),
+				),
 			);
 		});
 	}

@@ -391,21 +391,21 @@ describe('listing and revoking tokens stays within the caller', () => {
 			allNames: (
 				await issue({ subject: 'all-names', role: 'viewer', environments: ['staging'], ttl: '1h' })
 			).jti,
-			longer: (
-				await issue({
-					subject: 'longer',
-					role: 'viewer',
-					environments: ['staging'],
-					secrets: ['stripe-*'],
-					ttl: '30d',
-				})
-			).jti,
 		};
+		// Lifetime is no limit on listing and revoking: revoking a token that outlives the caller
+		// gives nothing away, and a leaked token must be revocable by an older admin.
+		const longer = await issue({
+			subject: 'longer',
+			role: 'viewer',
+			environments: ['staging'],
+			secrets: ['stripe-*'],
+			ttl: '30d',
+		});
 		await withApi(async (api) => {
 			const listed = await api.call('GET', '/api/v1/tokens', { token: parent.token });
 			expect(listed.status).toBe(200);
 			expect(listed.body.map((x: Answer) => x.jti).sort()).toEqual(
-				[parent.jti, child.jti, inside.jti].sort(),
+				[parent.jti, child.jti, inside.jti, longer.jti].sort(),
 			);
 			const all = (await t.service.listTokens(t.admin)).map((x) => x.jti);
 			for (const jti of Object.values(outside)) expect(all).toContain(jti);
@@ -426,7 +426,7 @@ describe('listing and revoking tokens stays within the caller', () => {
 			// The store admin's token still works.
 			expect((await api.call('GET', '/api/v1/tokens', { token: t.admin.token })).status).toBe(200);
 
-			for (const jti of [inside.jti, child.jti])
+			for (const jti of [inside.jti, child.jti, longer.jti])
 				expect(
 					(await api.call('DELETE', `/api/v1/tokens/${jti}`, { token: parent.token })).status,
 				).toBe(200);
@@ -443,6 +443,47 @@ describe('listing and revoking tokens stays within the caller', () => {
 				code: 'TOKEN_REVOKED',
 			});
 		});
+	});
+});
+
+describe('revoking in an incident', () => {
+	it('lets the store admin revoke a leaked token issued later by a newer admin, though it outlives the old admin', async () => {
+		t.clock.advanceDays(10);
+		const holder = await SecretsService.init(
+			t.driver(),
+			t.key,
+			{ subject: 'admin2', ttl: '90d' },
+			{ now: t.clock.now },
+		);
+		await holder.service.close();
+		const leaked = await issue({ subject: 'leaky', role: 'revealer', ttl: '85d' }, holder);
+		// The first admin expires 5 days before the leaked token does.
+		expect(Date.parse(leaked.expiresAt!)).toBeGreaterThan(
+			Date.parse((await t.service.whoami(t.admin)).expiresAt!),
+		);
+		expect((await t.service.listTokens(t.admin)).map((x) => x.jti)).toContain(leaked.jti);
+		await t.service.revokeToken(t.admin, leaked.jti);
+		expect(await failure(t.service.whoami({ token: leaked.token }))).toMatchObject({
+			code: 'TOKEN_REVOKED',
+		});
+	});
+
+	it('answers a limited token the same for an unknown token id as for one outside its limits', async () => {
+		const parent = await limitedAdmin('1d');
+		const outside = await issue({ subject: 'prod', role: 'viewer', environments: ['production'] });
+		const unknown = await failure(
+			t.service.revokeToken(parent, '00000000-0000-4000-8000-000000000000'),
+		);
+		const beyond = await failure(t.service.revokeToken(parent, outside.jti));
+		expect(unknown.code).toBe('ACCESS_DENIED');
+		expect(beyond.code).toBe('ACCESS_DENIED');
+		expect(beyond.message!.replace(outside.jti, 'X')).toBe(
+			unknown.message!.replace('00000000-0000-4000-8000-000000000000', 'X'),
+		);
+		// An unlimited admin is simply told the id is unknown.
+		expect(
+			await failure(t.service.revokeToken(t.admin, '00000000-0000-4000-8000-000000000000')),
+		).toMatchObject({ code: 'INVALID_INPUT' });
 	});
 });
 

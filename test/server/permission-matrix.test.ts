@@ -151,8 +151,6 @@ const FIXTURES: Record<string, Fixture> = {
 			body: { name: x.name, type: 'API_KEY', environment: x.env, value: VALUE },
 		}),
 	},
-	// RULE NOT HELD (reported to the lead): an explicit env outside the token should be refused like
-	// GET /secrets?env= (403); the service answers 200 with an empty, filtered list instead.
 	'GET /secrets/expiring': {
 		aims: ['env'],
 		request: (_c, x) => ({ query: { env: x.env, withinDays: '30' } }),
@@ -257,7 +255,6 @@ const FIXTURES: Record<string, Fixture> = {
 		seed: (c, x) => seedSecret(c, x),
 		request: (_c, x) => env(x),
 	},
-	// RULE NOT HELD (reported to the lead): as GET /secrets/expiring above.
 	'GET /rotation/due': { aims: ['env'], request: (_c, x) => env(x) },
 	'GET /stats': { aims: [], request: () => ({}) },
 	'POST /maintenance': { aims: [], request: () => ({}) },
