@@ -5,7 +5,8 @@
  *
  * - as a set of derived forms (the text itself, its UTF-8 hex in both cases, its base64 and
  *   base64url at each of the three byte alignments a value can have inside a longer blob, its UTF-16
- *   bytes, its form encoding with `+` for spaces), matched literally;
+ *   bytes, its form encoding with `+` for spaces; hex, base64 and UTF-16 also of the texts the
+ *   package writes a value as in a URL, a form and a JSON body), matched literally;
  * - in decoded views of the text: percent escapes (`%xx` in any case, UTF-8 sequences included),
  *   JSON and JavaScript escapes (`\uXXXX`, `\/`, `\"`, ...) and HTML character references
  *   (`&#65;`, `&#x41;`, `&amp;`, `&lt;`, `&gt;`, `&quot;`, `&apos;`) are decoded, up to
@@ -30,10 +31,10 @@ const MIN_LENGTH = 4;
 
 /**
  * The shortest part of a base64 encoding matched on its own (a value inside a longer blob at byte
- * offset 1 or 2, or followed by more data). 6 characters carry 36 bits: random base64 (a 1 MB image
- * in a JSON answer) holds such a part by chance about once in 50,000 responses per value, while a
- * 4-character part would turn up in one response in five. Values of 5 bytes or more get all three
- * alignments; a 4-byte value only its whole encoding.
+ * offset 1 or 2, or followed by more data). 6 characters carry 36 bits: a megabyte of unrelated
+ * base64 (an image in a JSON answer) holds one of a value's parts by chance about once in 10,000
+ * such answers, where 4-character parts (24 bits) would match in every other one and cut the image.
+ * Values of 5 bytes or more get all three alignments; a 4-byte value only its whole encoding.
  */
 const MIN_BASE64_PART = 6;
 
