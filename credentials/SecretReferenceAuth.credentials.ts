@@ -47,6 +47,7 @@ export class SecretReferenceAuth implements ICredentialType {
 			default: '',
 			required: true,
 			description: 'A token with the "user" role (it may use secrets in requests, never see them)',
+			hint: 'Embedded: a "user" token. Remote: a "runtime" token (n8n itself sends this request, so the value must reach n8n; give that role to n8n hosts only).',
 		},
 		{
 			displayName: 'Environment',
