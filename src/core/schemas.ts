@@ -122,7 +122,11 @@ export const versionSelector = z.union([
 
 const metadataFields = {
 	description: freeText(1000),
-	tags: z.array(tag).max(50),
+	// A set: the store keeps one row per tag, so a repeated tag is folded, not a constraint error.
+	tags: z
+		.array(tag)
+		.max(50)
+		.transform((tags) => [...new Set(tags)]),
 	rotationPolicy,
 	rotationIntervalDays: z.number().int().min(1).max(3650).nullable(),
 	allowedHosts: z.array(hostPattern).max(100),

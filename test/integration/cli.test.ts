@@ -31,6 +31,18 @@ function cli(args: string[], opts: { input?: string; env?: NodeJS.ProcessEnv } =
 const admin = (args: string[], input?: string) =>
 	cli(args, { input, env: { N8N_SECRETS_TOKEN: adminToken } });
 
+/** As `admin`, with standard input and output as bytes: for what must survive byte for byte. */
+function adminBytes(
+	args: string[],
+	input: Buffer,
+): { code: number | null; out: Buffer; err: string } {
+	const r = spawnSync(process.execPath, [CLI, ...args], {
+		env: { ...env, N8N_SECRETS_TOKEN: adminToken },
+		input,
+	});
+	return { code: r.status, out: r.stdout, err: r.stderr.toString('utf8') };
+}
+
 function fingerprint(path: string): string {
 	const h = createHash('sha256');
 	for (const f of [path, `${path}-wal`]) if (existsSync(f)) h.update(readFileSync(f));
@@ -302,5 +314,88 @@ describe('n8n-secrets CLI', () => {
 		}[];
 		expect(expiring.map((e) => e.name)).toEqual(['k']);
 		expect(JSON.parse(admin(['secret', 'due', '--json']).out)).toEqual([]);
+	});
+
+	describe('values on standard input are stored byte for byte', () => {
+		const set = (input: Buffer) =>
+			adminBytes(['secret', 'set', 'k', '--env', 'production', '--value-stdin'], input);
+		const reveal = () =>
+			adminBytes(['secret', 'get', 'k', '--env', 'production', '--reveal'], Buffer.alloc(0));
+
+		const exact: [string, Buffer][] = [
+			['a NUL inside', Buffer.from('before\u0000after', 'utf8')],
+			[
+				'every C0 control but newline, and DEL',
+				Buffer.from([...Array(32).keys()].filter((b) => b !== 10).concat(127)),
+			],
+			['a byte order mark first', Buffer.from('\ufeffBOM-value', 'utf8')],
+			['astral characters', Buffer.from('🔑𝔘 ünïcödé', 'utf8')],
+			['a carriage return alone at the end', Buffer.from('value\r', 'utf8')],
+		];
+		it.each(exact)(
+			'%s: revealed exactly as given (plus the one newline the reveal prints)',
+			(_what, bytes) => {
+				expect(set(bytes).code).toBe(0);
+				const r = reveal();
+				expect(r.code).toBe(0);
+				expect(r.out).toEqual(Buffer.concat([bytes, Buffer.from('\n')]));
+				const json = adminBytes(
+					['secret', 'get', 'k', '--env', 'production', '--reveal', '--json'],
+					Buffer.alloc(0),
+				);
+				expect(Buffer.from(JSON.parse(json.out.toString('utf8')).value, 'utf8')).toEqual(bytes);
+			},
+		);
+
+		it('drops exactly one trailing newline (LF or CRLF): a value ending in a newline is given with one more', () => {
+			const cases: [string, string][] = [
+				['line\n', 'line'],
+				['line\r\n', 'line'],
+				['line\n\n', 'line\n'],
+				['line\r\n\r\n', 'line\r\n'],
+				['two\nlines', 'two\nlines'],
+			];
+			for (const [given, stored] of cases) {
+				expect(set(Buffer.from(given, 'utf8')).code).toBe(0);
+				expect(reveal().out.toString('utf8')).toBe(`${stored}\n`);
+			}
+		});
+
+		const notUtf8: [string, number[]][] = [
+			['a lone 0xFF byte', [0x61, 0xff, 0x62]],
+			['a truncated two-byte sequence at the end', [0x61, 0xc3]],
+			['an encoded surrogate (CESU-8)', [0xed, 0xa0, 0x80]],
+			['an overlong encoding of "/"', [0xc0, 0xaf]],
+			['Latin-1 text', [...Buffer.from('caf\u00e9', 'latin1')]],
+			['UTF-16 with a byte order mark', [0xff, 0xfe, 0x61, 0x00]],
+		];
+		it.each(notUtf8)(
+			'refuses %s with exit 2 and INVALID_INPUT, storing nothing',
+			(_what, bytes) => {
+				expect(set(Buffer.from('kept-value')).code).toBe(0);
+				const r = set(Buffer.from(bytes));
+				expect(r.code).toBe(2);
+				expect(r.err).toContain('INVALID_INPUT');
+				expect(r.err).toContain('UTF-8');
+				expect(reveal().out.toString('utf8')).toBe('kept-value\n');
+				const created = adminBytes(
+					['secret', 'set', 'fresh', '--env', 'production', '--value-stdin'],
+					Buffer.from(bytes),
+				);
+				expect(created.code).toBe(2);
+				expect(admin(['secret', 'get', 'fresh']).err).toContain('SECRET_NOT_FOUND');
+			},
+		);
+	});
+
+	it('refuses control characters in a reason and an odd token id before opening the store', () => {
+		admin(['secret', 'set', 'k', '--env', 'production', '--value-stdin'], 'one');
+		const del = admin(['secret', 'delete', 'k', '--reason', 'clean\u001b[2Jup']);
+		expect(del.code).toBe(2);
+		expect(del.err).toContain('INVALID_INPUT');
+		expect(admin(['secret', 'get', 'k', '--env', 'production', '--reveal']).out).toBe('one\n');
+		const revoke = admin(['token', 'revoke', 'no such/token']);
+		expect(revoke.code).toBe(2);
+		expect(revoke.err).toContain('INVALID_INPUT');
 	});
 });

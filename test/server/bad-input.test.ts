@@ -197,6 +197,26 @@ describe('text no store keeps as given is refused with 400 INVALID_INPUT', () =>
 	});
 });
 
+describe('repeated entries', () => {
+	it('a tag given twice is kept once, on create and on change (not a constraint error)', async () => {
+		const created = await api.call('POST', '/api/v1/secrets', {
+			token: tokens.admin,
+			body: { name: 'tagged', tags: ['team:pay', 'team:pay', 'pci'] },
+		});
+		expect(created.status).toBe(201);
+		expect([...created.body.tags].sort()).toEqual(['pci', 'team:pay']);
+		const changed = await api.call('PATCH', '/api/v1/secrets/db-password', {
+			token: tokens.admin,
+			body: { tags: ['a', 'b', 'a', 'b', 'a'] },
+		});
+		expect(changed.status).toBe(200);
+		expect([...(await t.service.getSecret(t.admin, 'db-password')).tags].sort()).toEqual([
+			'a',
+			'b',
+		]);
+	});
+});
+
 describe('a value is stored byte for byte', () => {
 	const values: [string, string][] = [
 		['a NUL inside', 'before\u0000after'],
