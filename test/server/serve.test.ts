@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { type KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { type AddressInfo, connect } from 'node:net';
 import { join } from 'node:path';
 
 import { SignJWT, exportJWK, generateKeyPair } from 'jose';
@@ -11,7 +11,7 @@ import { ExternalIssuer } from '../../src/auth/external-issuer';
 import { RemoteSecrets } from '../../src/client/remote-secrets';
 import { runCli } from '../../src/cli/program';
 import type { LogLine } from '../../src/server/app';
-import { type RunningServer, startServer } from '../../src/server/serve';
+import { type RunningServer, startServer, timeoutsFromEnv } from '../../src/server/serve';
 import { startApiServer } from '../helpers/api-server';
 import { createTestStore, type TestStore } from '../helpers/store';
 
@@ -137,6 +137,81 @@ describe('n8n-secrets serve', () => {
 			await client.close();
 			slow.close();
 		}
+	});
+});
+
+describe('client timeouts from the environment', () => {
+	let server: RunningServer | undefined;
+	afterEach(async () => {
+		await server?.close();
+		server = undefined;
+	});
+
+	it('N8N_SECRETS_SERVER_*_TIMEOUT_MS: a client dribbling its headers is cut off with 408', async () => {
+		server = await startServer({
+			env: {
+				...serverEnv(),
+				N8N_SECRETS_SERVER_HEADERS_TIMEOUT_MS: '300',
+				N8N_SECRETS_SERVER_REQUEST_TIMEOUT_MS: '600',
+				N8N_SECRETS_SERVER_KEEPALIVE_TIMEOUT_MS: '1000',
+			},
+			host: '127.0.0.1',
+			port: 0,
+			log: () => undefined,
+		});
+		const started = Date.now();
+		const answer = await new Promise<string>((resolve) => {
+			const socket = connect(Number(new URL(server!.url).port), '127.0.0.1');
+			const chunks: Buffer[] = [];
+			let trickle: NodeJS.Timeout | undefined;
+			socket.on('connect', () => {
+				socket.write('GET /healthz HTTP/1.1\r\nHost: x\r\n');
+				trickle = setInterval(() => socket.writable && socket.write('X-Slow: 1\r\n'), 50);
+			});
+			socket.on('data', (c) => chunks.push(c));
+			socket.on('error', () => undefined);
+			socket.on('close', () => {
+				clearInterval(trickle);
+				resolve(Buffer.concat(chunks).toString('utf8'));
+			});
+		});
+		expect(answer).toMatch(/^HTTP\/1\.1 408 /);
+		expect(JSON.parse(answer.split('\r\n\r\n')[1])).toMatchObject({ code: 'REQUEST_TIMEOUT' });
+		// Node checks its deadlines once a second: 300 ms, plus at most that.
+		expect(Date.now() - started).toBeLessThan(2500);
+	});
+
+	it.each([
+		[
+			{ N8N_SECRETS_SERVER_HEADERS_TIMEOUT_MS: 'ten seconds' },
+			'N8N_SECRETS_SERVER_HEADERS_TIMEOUT_MS',
+		],
+		[{ N8N_SECRETS_SERVER_REQUEST_TIMEOUT_MS: '0' }, 'N8N_SECRETS_SERVER_REQUEST_TIMEOUT_MS'],
+		[{ N8N_SECRETS_SERVER_KEEPALIVE_TIMEOUT_MS: '-5' }, 'N8N_SECRETS_SERVER_KEEPALIVE_TIMEOUT_MS'],
+		[
+			{
+				N8N_SECRETS_SERVER_HEADERS_TIMEOUT_MS: '40000',
+				N8N_SECRETS_SERVER_REQUEST_TIMEOUT_MS: '30000',
+			},
+			'must not exceed',
+		],
+	])('refuses to start with %o', async (env, message) => {
+		await expect(
+			startServer({
+				env: { ...serverEnv(), ...env },
+				host: '127.0.0.1',
+				port: 0,
+				log: () => undefined,
+			}),
+		).rejects.toMatchObject({ code: 'INVALID_INPUT', message: expect.stringContaining(message) });
+	});
+
+	it('has defaults that fit an API: 10 s for headers, 30 s for the request, 5 s idle keep-alive', () => {
+		expect(timeoutsFromEnv({})).toMatchObject({
+			headersMs: 10_000,
+			requestMs: 30_000,
+			keepAliveMs: 5_000,
+		});
 	});
 });
 
