@@ -122,9 +122,39 @@ async function buildHop(
 	if (withBody && spec.bodyType !== 'none') {
 		await addBody(spec, secrets, options, headers);
 	}
-	return spec.referenceAuth
-		? applySecretReferenceAuth(spec.referenceAuth, options, secrets)
+	const built = spec.referenceAuth
+		? await applySecretReferenceAuth(spec.referenceAuth, options, secrets)
 		: options;
+	checkHeaders(built.headers ?? {});
+	return built;
+}
+
+const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+/** What HTTP allows in a field value: tab, visible ASCII, and bytes 0x80-0xFF (read as Latin-1). */
+const HEADER_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
+
+/**
+ * Headers are checked once their references are resolved, before anything is sent: a name or value
+ * HTTP does not allow is the caller's error (400), never the HTTP client's failure. The message names
+ * the header by its position, as its name or value may hold a secret.
+ */
+function checkHeaders(headers: IDataObject): void {
+	let n = 0;
+	for (const [name, value] of Object.entries(headers)) {
+		n++;
+		if (value === undefined || value === null) continue;
+		if (!HEADER_NAME.test(name))
+			throw new SecretsError(
+				'INVALID_INPUT',
+				`Header ${n} has a name HTTP does not allow: use letters, digits and !#$%&'*+-.^_\`|~ only.`,
+			);
+		if (!HEADER_VALUE.test(String(value)))
+			throw new SecretsError(
+				'INVALID_INPUT',
+				`Header ${n} has a value with characters HTTP does not allow in a header (line breaks, control ` +
+					'characters or characters beyond Latin-1). Percent-encode or base64 the text.',
+			);
+	}
 }
 
 async function addBody(
