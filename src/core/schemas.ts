@@ -41,6 +41,15 @@ export function replaceForbiddenCharacters(s: string): string {
 	return s.replace(new RegExp(`${CONTROL.source}|${LONE_SURROGATE.source}`, 'g'), '\uFFFD');
 }
 
+/**
+ * `s` as every store keeps it: NUL (PostgreSQL refuses it in text) and unpaired surrogates (no UTF-8
+ * encodes them) become U+FFFD. For text that is recorded whatever it holds (the audit trail), so what
+ * is hashed is what is stored.
+ */
+export function toStorableText(s: string): string {
+	return s.replace(new RegExp(`\u0000|${LONE_SURROGATE.source}`, 'g'), '\uFFFD');
+}
+
 const NOT_UNICODE = 'is not valid Unicode text (it holds an unpaired UTF-16 surrogate)';
 
 /** A secret value: any Unicode text (NUL and other controls included: it is encrypted, never text in SQL). */

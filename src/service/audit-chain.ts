@@ -7,6 +7,7 @@
 import { createHash, createHmac, randomUUID } from 'node:crypto';
 
 import type { AuditAction, AuditEvent, AuditOutcome, N8nContext } from '../core/model';
+import { toStorableText } from '../core/schemas';
 import { hmac, macEquals } from '../crypto/aead';
 import type { DataKey } from '../crypto/keyring';
 import type { AuditJournal } from '../store/audit-journal';
@@ -61,10 +62,15 @@ function headMac(key: DataKey, tenant: string, seq: number, hash: string): Buffe
 /** Context strings come from workflow data; keep them bounded so a huge name cannot bloat the trail. */
 function clip(s: string | undefined | null, max = 256): string | null {
 	if (s === undefined || s === null || s === '') return null;
-	if (s.length <= max) return s;
+	if (s.length <= max) return toStorableText(s);
 	// Never half a surrogate pair: it would be stored as U+FFFD and the event's hash would not match.
 	const high = s.charCodeAt(max - 2);
-	return `${s.slice(0, high >= 0xd800 && high <= 0xdbff ? max - 2 : max - 1)}…`;
+	return toStorableText(`${s.slice(0, high >= 0xd800 && high <= 0xdbff ? max - 2 : max - 1)}…`);
+}
+
+/** Text from a token or the caller, as the store will keep it (see toStorableText). */
+function text(s: string | undefined | null): string | null {
+	return s === undefined || s === null ? null : toStorableText(s);
 }
 
 /** What an event says before it is chained (sequence number and hashes are given at chaining). */
@@ -75,11 +81,11 @@ export function unchainedEvent(tenant: string, time: string, input: AuditInput):
 		id: randomUUID(),
 		time,
 		tenant,
-		actor: input.actor,
-		tokenId: input.tokenId ?? null,
+		actor: toStorableText(input.actor),
+		tokenId: text(input.tokenId),
 		action: input.action,
-		secret: input.secret ?? null,
-		environment: input.environment ?? null,
+		secret: text(input.secret),
+		environment: text(input.environment),
 		version: input.version ?? null,
 		outcome: input.outcome,
 		reason: clip(input.reason, 500),

@@ -4,7 +4,13 @@
  * (malformed requests, oversized headers, slow clients). Every answer is a coded `{ code, message }`
  * with a 4xx status, nothing of the input is written back, and denials are still audited.
  */
-import { type Socket, connect } from 'node:net';
+import { type KeyObject } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
+import { type AddressInfo, type Socket, connect } from 'node:net';
+
+import { SignJWT, exportJWK, generateKeyPair } from 'jose';
+
+import { ExternalIssuer } from '../../src/auth/external-issuer';
 
 import type { AuditEvent } from '../../src/core/model';
 import { buildServer } from '../../src/server/app';
@@ -287,6 +293,56 @@ describe('n8n context headers are recorded, never obeyed', () => {
 			expect(recorded).not.toContain('\ufffd');
 			expect(/[\ud800-\udbff](?![\udc00-\udfff])/.test(recorded)).toBe(false);
 			expect((await t.service.verifyAudit(t.admin)).ok).toBe(true);
+		},
+	);
+});
+
+describe("an identity provider's token with text no store keeps", () => {
+	it.each([
+		['a NUL in the subject', { sub: 'al\u0000ice' }],
+		['an unpaired surrogate in the subject', { sub: 'bob\ud800' }],
+		['a NUL in the token id', { sub: 'carol', jti: 'j\u0000' }],
+	])(
+		'%s: its denial is answered 403 and audited, and the trail verifies',
+		async (_what, claims) => {
+			const pair = await generateKeyPair('ES256', { extractable: true });
+			const jwk = { ...(await exportJWK(pair.publicKey)), kid: 'k1', alg: 'ES256', use: 'sig' };
+			const jwks: Server = createServer((_req, res) =>
+				res.setHeader('content-type', 'application/json').end(JSON.stringify({ keys: [jwk] })),
+			);
+			await new Promise<void>((r) => jwks.listen(0, '127.0.0.1', r));
+			const issuer = `http://127.0.0.1:${(jwks.address() as AddressInfo).port}`;
+			const withIssuer = await startApiServer(t, {
+				externalIssuer: new ExternalIssuer({ issuer, audience: 'api', roleClaim: 'roles' }),
+			});
+			try {
+				const { sub, ...rest } = claims;
+				const token = await new SignJWT({ roles: ['viewer'], ...rest })
+					.setProtectedHeader({ alg: 'ES256', kid: 'k1' })
+					.setIssuer(issuer)
+					.setAudience('api')
+					.setSubject(sub)
+					.setIssuedAt()
+					.setExpirationTime('5m')
+					.sign(pair.privateKey as unknown as KeyObject);
+				const r = await withIssuer.call(
+					'POST',
+					'/api/v1/secrets/db-password/reveal?env=production',
+					{
+						token,
+						body: {},
+					},
+				);
+				expectCoded(r, 403, 'ACCESS_DENIED');
+				expect(await lastEvent()).toMatchObject({
+					action: 'deny',
+					actor: sub.replace(/\u0000|\ud800/, '\ufffd'),
+				});
+				expect((await t.service.verifyAudit(t.admin)).ok).toBe(true);
+			} finally {
+				await withIssuer.close();
+				await new Promise((r) => jwks.close(r));
+			}
 		},
 	);
 });
