@@ -616,3 +616,55 @@ describe('slow clients are cut off', () => {
 		}
 	});
 });
+
+describe('a server that is stopping', () => {
+	it('answers a request arriving on a busy keep-alive connection with 503 SERVER_UNAVAILABLE as JSON', async () => {
+		let release: () => void = () => undefined;
+		let arrived: () => void = () => undefined;
+		const upstreamArrived = new Promise<void>((r) => (arrived = r));
+		const slow: Server = createServer((_req, res) => {
+			arrived();
+			release = () => {
+				if (!res.headersSent) res.setHeader('content-type', 'application/json').end('{"ok":true}');
+			};
+		});
+		await new Promise<void>((r) => slow.listen(0, '127.0.0.1', r));
+		const slowUrl = `http://127.0.0.1:${(slow.address() as AddressInfo).port}/slow`;
+		const service = await t.open();
+		const app = await buildServer({
+			service,
+			log: () => undefined,
+			relay: { allow: ['127.0.0.1/32'] },
+		});
+		await app.listen({ host: '127.0.0.1', port: 0 });
+		const port = (app.server.address() as AddressInfo).port;
+		try {
+			const relayBody = JSON.stringify({ environment: 'production', method: 'GET', url: slowUrl });
+			let closing: Promise<void> | undefined;
+			const answer = await raw(port, (s) => {
+				s.write(
+					`POST /api/v1/relay HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${tokens.admin}\r\n` +
+						`Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(relayBody)}\r\n\r\n${relayBody}`,
+				);
+				void upstreamArrived.then(() => {
+					closing = app.close();
+					s.write(
+						`GET /api/v1/whoami HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${tokens.admin}\r\n\r\n`,
+					);
+					setTimeout(() => release(), 200);
+				});
+			});
+			await closing;
+			const responses = answer.split(/(?=HTTP\/1\.1 )/);
+			expect(responses.map((r) => r.slice(0, 12))).toEqual(['HTTP/1.1 200', 'HTTP/1.1 503']);
+			expect(parseRaw(responses[1])).toMatchObject({
+				status: 503,
+				body: { code: 'SERVER_UNAVAILABLE', message: expect.any(String) },
+			});
+		} finally {
+			release();
+			await app.close();
+			await new Promise((r) => slow.close(r));
+		}
+	});
+});
