@@ -231,7 +231,7 @@ function clientErrorHandler(log: Logger) {
 	};
 }
 
-/** Errors fastify's router raises before any route runs: a path that is not valid percent-encoding. */
+/** Errors fastify's router raises before any route runs: an over-long or badly encoded path parameter. */
 function frameworkErrorOf(err: { code?: string }): SecretsError {
 	return err.code === 'FST_ERR_MAX_PARAM_LENGTH'
 		? new SecretsError(
