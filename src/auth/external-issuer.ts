@@ -46,6 +46,11 @@ function invalid(message: string): SecretsError {
 	return new SecretsError('TOKEN_INVALID', message);
 }
 
+/** Printable text without control characters or unpaired surrogates, as stored tokens' subjects. */
+const CLAIM_TEXT = /^[^\p{Cc}\p{Cs}]{1,200}$/u;
+/** A tenant name, as `n8n-secrets init --tenant` accepts it. */
+const TENANT = /^[A-Za-z0-9_-]{1,64}$/;
+
 export class ExternalIssuer {
 	private readonly jwks: ReturnType<typeof createRemoteJWKSet>;
 
@@ -104,6 +109,12 @@ export class ExternalIssuer {
 		const tenant = c.tenantClaim ? claimPath(payload, c.tenantClaim) : (c.tenant ?? 'default');
 		if (typeof tenant !== 'string' || !tenant)
 			throw invalid(`The identity provider's token has no "${c.tenantClaim}" claim.`);
+		// These become audit fields and SQL parameters: the same text rules as everywhere else.
+		const jti = typeof payload.jti === 'string' ? payload.jti : subject;
+		if (!CLAIM_TEXT.test(subject) || !CLAIM_TEXT.test(jti) || !TENANT.test(tenant))
+			throw invalid(
+				"The identity provider's token has a subject, id or tenant with characters this store does not accept.",
+			);
 		const scopes = new Set<Scope>();
 		for (const s of list(claimPath(payload, c.scopeClaim ?? 'scope')))
 			if ((SCOPES as readonly string[]).includes(s)) scopes.add(s as Scope);
@@ -118,7 +129,7 @@ export class ExternalIssuer {
 		return {
 			tenant,
 			subject,
-			jti: `ext:${typeof payload.jti === 'string' ? payload.jti : subject}`,
+			jti: `ext:${jti}`,
 			scopes: [...scopes],
 			environments: list(claimPath(payload, c.environmentsClaim)),
 			secrets: list(claimPath(payload, c.secretsClaim)),

@@ -1138,7 +1138,7 @@ export class SecretsService {
 	}
 
 	async deleteSecret(caller: Caller, name: string, reason?: string): Promise<SecretMetadata> {
-		const i = schema.parseInput(schema.nameInput, { name });
+		const i = schema.parseInput(schema.deleteInput, { name, reason });
 		return this.op(caller, { action: 'delete', secret: i.name }, async (p) => {
 			this.authorizeSecretOp(p, 'deleteSecret', 'delete secrets', i.name);
 			return this.writeTx(p, async (tx) => {
@@ -1152,7 +1152,7 @@ export class SecretsService {
 					action: 'delete',
 					secret: i.name,
 					outcome: 'success',
-					reason: reason ?? null,
+					reason: i.reason ?? null,
 					context: caller.context,
 				});
 				return this.metadata(tx, row, p);
@@ -1777,7 +1777,8 @@ export class SecretsService {
 		return this.driver.transaction(run);
 	}
 
-	async revokeToken(caller: Caller, jti: string): Promise<TokenInfo> {
+	async revokeToken(caller: Caller, tokenId: string): Promise<TokenInfo> {
+		const { jti } = schema.parseInput(schema.revokeTokenInput, { jti: tokenId });
 		return this.op(caller, { action: 'token.revoke' }, async (p) => {
 			requireOperation(p, 'revokeToken', 'revoke access tokens');
 			return this.writeTx(p, async (tx) => {
