@@ -115,12 +115,16 @@ export async function createTestStore(
 				return [path, `${path}-wal`, `${path}-shm`].filter(existsSync).map((f) => readFileSync(f));
 			const tables = (await pgSql(
 				schema!,
-				'SELECT table_name FROM information_schema.tables WHERE table_schema = ?',
+				'SELECT table_name FROM information_schema.tables WHERE table_schema = ? ORDER BY table_name',
 				schema!,
 			)) as { table_name: string }[];
 			const out: Buffer[] = [];
 			for (const { table_name } of tables) {
-				const rows = (await pgSql(schema!, `SELECT x::text AS t FROM ${table_name} x`)) as {
+				// Ordered: without ORDER BY, PostgreSQL may return the same rows in another order.
+				const rows = (await pgSql(
+					schema!,
+					`SELECT x::text AS t FROM ${table_name} x ORDER BY 1`,
+				)) as {
 					t: string;
 				}[];
 				out.push(Buffer.from(`${table_name}\n${rows.map((r) => r.t).join('\n')}`));
