@@ -69,7 +69,7 @@ async function seed(driver: SqlDriver, keyB64: string, count: number) {
 	}
 	const user = await service.createToken(admin, {
 		subject: 'bench-workflow',
-		role: 'user',
+		role: 'runtime',
 		ttl: '1d',
 	});
 	return { service, userToken: user.token };

@@ -253,11 +253,11 @@ describe('n8n-secrets CLI', () => {
 		expect(broken.out).toContain('BROKEN at event 2');
 	});
 
-	it('rotates the master key; afterwards only the new key opens the store', () => {
+	it('rotates the master key as its holder, with no access token; afterwards only the new key opens the store', () => {
 		admin(['secret', 'set', 'k', '--env', 'production', '--value-stdin'], 'kept-value');
 		const next = randomBytes(32).toString('base64');
 		const r = cli(['key', 'rotate', '--reencrypt'], {
-			env: { N8N_SECRETS_TOKEN: adminToken, N8N_SECRETS_NEW_MASTER_KEY: next },
+			env: { N8N_SECRETS_NEW_MASTER_KEY: next },
 		});
 		expect(r.code).toBe(0);
 		expect(r.out).toContain('Master key replaced');
