@@ -42,6 +42,20 @@ function list(v: unknown): string[] {
 	return [];
 }
 
+/**
+ * A configured limit claim (environments, secret names) must be there: a token without it would
+ * otherwise get no limit at all, so it is refused (fail closed). An explicit empty list means none.
+ */
+function limitClaim(payload: Record<string, unknown>, path: string | undefined): string[] {
+	if (!path) return [];
+	const v = claimPath(payload, path);
+	if (typeof v !== 'string' && !Array.isArray(v))
+		throw invalid(
+			`The identity provider's token has no "${path}" claim, which this server is configured to limit tokens by.`,
+		);
+	return list(v);
+}
+
 function invalid(message: string): SecretsError {
 	return new SecretsError('TOKEN_INVALID', message);
 }
@@ -131,8 +145,8 @@ export class ExternalIssuer {
 			subject,
 			jti: `ext:${jti}`,
 			scopes: [...scopes],
-			environments: list(claimPath(payload, c.environmentsClaim)),
-			secrets: list(claimPath(payload, c.secretsClaim)),
+			environments: limitClaim(payload, c.environmentsClaim),
+			secrets: limitClaim(payload, c.secretsClaim),
 			expiresAt: typeof payload.exp === 'number' ? payload.exp * 1000 : null,
 			external: true,
 		};

@@ -129,6 +129,22 @@ async function buildHop(
 	return built;
 }
 
+/**
+ * HTTP clients undo `chunked` only; a body sent with another transfer coding (`gzip, chunked`: rare,
+ * and a way for a hostile upstream to hide an echoed value from the scrubber) is refused.
+ */
+function refuseTransferCodings(header: unknown, host: string): void {
+	const codings = (Array.isArray(header) ? header : header === undefined ? [] : [header])
+		.flatMap((v) => String(v).split(','))
+		.map((c) => c.trim().toLowerCase())
+		.filter((c) => c !== '' && c !== 'chunked' && c !== 'identity');
+	if (codings.length > 0)
+		throw new SecretsError(
+			'UPSTREAM_ERROR',
+			`The response from ${host} uses a transfer coding other than chunked; its body is not passed on.`,
+		);
+}
+
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 /** What HTTP allows in a field value: tab, visible ASCII, and bytes 0x80-0xFF (read as Latin-1). */
 const HEADER_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
@@ -322,6 +338,7 @@ export async function performSecretRequest(
 		// n8n's HTTP client undoes one content coding itself; stacked or unknown ones would reach the
 		// scrubber still encoded, with an echoed value in them out of its sight.
 		const undecoded = Buffer.isBuffer(res.body) ? res.body : Buffer.from(String(res.body ?? ''));
+		refuseTransferCodings(res.headers['transfer-encoding'], hostOfUrl(options.url));
 		const received = await decodeContent(
 			undecoded,
 			res.headers['content-encoding'],

@@ -40,6 +40,7 @@ import {
 	type Operation,
 	environmentAllowed,
 	exceededLimit,
+	hasScope,
 	requireAllEnvironments,
 	requireConsumer,
 	requireEnvironment,
@@ -228,6 +229,9 @@ function revocable(t: TokenInfo) {
 function isLimited(p: Principal): boolean {
 	return p.environments.length > 0 || p.secrets.length > 0;
 }
+
+/** Metadata that decides where a value may go and who may use it. */
+const STEERING_FIELDS = ['allowedHosts', 'allowedConsumers'] as const;
 
 /** Reads are not audit actions of their own; the name only appears in the reason of a denial. */
 type ReadAction = 'read' | 'list' | 'audit.read' | 'token.list';
@@ -827,6 +831,16 @@ export class SecretsService {
 				const row = await this.liveSecret(tx, p.tenant, i.name);
 				// Only the description and tags are one environment's business as much as another's.
 				const wide = SECRET_WIDE_FIELDS.filter((f) => i[f] !== undefined);
+				// Whoever decides where a value may go, or who may use it, can steer it to itself (bind it
+				// to its own server, then relay it there): that is as much as reading it.
+				const steering = STEERING_FIELDS.filter((f) => i[f] !== undefined);
+				if (steering.length > 0 && !hasScope(p, 'secrets:reveal'))
+					throw new Denial(
+						`This access token may not change ${steering.join(' or ')} of secret "${i.name}": deciding where a ` +
+							'value may be sent, or who may use it, is as good as reading it, so it needs the "secrets:reveal" ' +
+							'permission too (the revealer or admin role).',
+						`change ${steering.join(', ')} without secrets:reveal`,
+					);
 				if (wide.length > 0) await this.requireWholeSecret(tx, p, row, `change ${wide.join(', ')}`);
 				const changed: string[] = [];
 				const set = <K extends keyof SecretRow>(

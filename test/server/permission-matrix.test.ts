@@ -167,7 +167,9 @@ const FIXTURES: Record<string, Fixture> = {
 		aims: ['env', 'name'],
 		namesSecret: true,
 		seed: (c, x) => seedSecret(c, x),
-		request: () => ({ body: { description: 'matrix', allowedHosts: ['api.example.com'] } }),
+		// Secret-wide (so environment limits apply) but not steering: allowedHosts and allowedConsumers
+		// also need secrets:reveal (test/integration/token-limits.test.ts).
+		request: () => ({ body: { description: 'matrix', maxVersions: 5 } }),
 	},
 	'DELETE /secrets/:name': {
 		aims: ['env', 'name'],

@@ -249,6 +249,45 @@ describe('tokens from an external OAuth 2.0 issuer', () => {
 			.sign(o.key ?? signingKey);
 	}
 
+	it('refuses a token without a limit claim the server is configured to read (fail closed)', async () => {
+		const api = await startApiServer(t, {
+			externalIssuer: new ExternalIssuer({
+				issuer,
+				audience: AUDIENCE,
+				roleClaim: 'roles',
+				environmentsClaim: 'envs',
+				secretsClaim: 'names',
+			}),
+		});
+		try {
+			const call = async (claims: Record<string, unknown>) => {
+				const r = await api.call('GET', '/api/v1/whoami', { token: await sign(claims) });
+				return r.status === 200
+					? { status: 200, environments: r.body.environments, secrets: r.body.secrets }
+					: { status: r.status, code: r.body.code };
+			};
+			expect(await call({ roles: ['admin'], names: ['stripe-*'] })).toEqual({
+				status: 401,
+				code: 'TOKEN_INVALID',
+			});
+			expect(await call({ roles: ['admin'], envs: 7, names: ['stripe-*'] })).toEqual({
+				status: 401,
+				code: 'TOKEN_INVALID',
+			});
+			expect(await call({ roles: ['admin'], envs: ['staging'] })).toEqual({
+				status: 401,
+				code: 'TOKEN_INVALID',
+			});
+			expect(await call({ roles: ['admin'], envs: 'staging', names: ['stripe-*'] })).toEqual({
+				status: 200,
+				environments: ['staging'],
+				secrets: ['stripe-*'],
+			});
+		} finally {
+			await api.close();
+		}
+	});
+
 	it('maps roles and scopes from the claims, checks issuer, audience, expiry and signature', async () => {
 		const api = await startApiServer(t, {
 			externalIssuer: new ExternalIssuer({ issuer, audience: AUDIENCE, roleClaim: 'realm.roles' }),

@@ -537,6 +537,25 @@ describe('compressed answers', () => {
 		expect((await relay(api, `http://127.0.0.1:${upstream.port}/`)).status).toBe(200);
 	});
 
+	it('refuses a body sent with a transfer coding other than chunked (gzip, chunked), passing none of it on', async () => {
+		const { gzipSync } = await import('node:zlib');
+		const api = await relayServer();
+		upstream.answer = (req, res) => {
+			const body = gzipSync(JSON.stringify({ echoed: req.headers.authorization }));
+			// Written by hand: Node's own server would not send a gzip transfer coding.
+			res.socket!.end(
+				'HTTP/1.1 200 OK\r\ncontent-type: application/octet-stream\r\n' +
+					'transfer-encoding: gzip, chunked\r\nconnection: close\r\n\r\n' +
+					`${body.length.toString(16)}\r\n${body.toString('latin1')}\r\n0\r\n\r\n`,
+				'latin1',
+			);
+		};
+		const r = await relay(api, `http://127.0.0.1:${upstream.port}/`);
+		expect(refusedAnswer(r)).toEqual({ status: 502, code: 'UPSTREAM_ERROR' });
+		expect(JSON.stringify(r.body)).not.toContain(VALUE);
+		expect(r.body.binary).toBeUndefined();
+	});
+
 	it('passes an empty HEAD answer that names an encoding', async () => {
 		const api = await relayServer();
 		upstream.answer = (_req, res) => {
