@@ -1,4 +1,6 @@
 /** Glob matching for token name patterns and host matching for destination binding. */
+import { isIPv6 } from 'node:net';
+
 import { SecretsError } from './errors';
 
 const globCache = new Map<string, RegExp>();
@@ -76,7 +78,25 @@ function parseHostSpec(text: string): { scheme?: string; host: string; port?: nu
 		port = Number(withPort[2]);
 	}
 	if (port === undefined && scheme !== undefined) port = DEFAULT_PORTS[scheme];
-	return { scheme, host: normalizeHost(rest), port };
+	let host = normalizeHost(rest);
+	// IPv6 in the URL parser's own spelling (`::ffff:7f00:1`), so a binding matches what requests carry.
+	if (isIPv6(host)) host = new URL(`http://[${host}]/`).hostname.slice(1, -1);
+	if ((port !== undefined && (port < 1 || port > 65535)) || (host.includes(':') && !isIPv6(host)))
+		throw new SecretsError(
+			'INVALID_INPUT',
+			`"${text.slice(0, 300)}" is not a destination: use scheme://host:port, host:port or a host.`,
+		);
+	return { scheme, host, port };
+}
+
+/** Whether `pattern` is an `allowedHosts` entry this module can match against (for the schema). */
+export function isHostPattern(pattern: string): boolean {
+	try {
+		parsePattern(pattern);
+		return true;
+	} catch {
+		return false;
+	}
 }
 
 function parsePattern(pattern: string): HostPattern {

@@ -5,6 +5,7 @@
 import { z } from 'zod';
 
 import { SecretsError } from './errors';
+import { isHostPattern } from './matching';
 import {
 	ALL_ENVIRONMENTS,
 	ROLES,
@@ -110,7 +111,8 @@ const hostPattern = z
 	.regex(
 		/^\*$|^((https?):\/\/)?((\*\.)?[A-Za-z0-9][A-Za-z0-9.-]{0,252}|\[[0-9a-fA-F:.]+\])(:\d{1,5})?\/?$/i,
 		'expected a host such as api.example.com, *.example.com, https://api.example.com or api.example.com:8443 (or * for any destination)',
-	);
+	)
+	.refine(isHostPattern, 'expected a port from 1 to 65535 and a valid IPv6 address in brackets');
 
 const consumerPattern = lineText(200, 1);
 const tag = z
