@@ -49,6 +49,18 @@ function codings(header: unknown): string[] {
 }
 
 /**
+ * HTTP clients undo `chunked` only; a body sent with another transfer coding (`gzip, chunked`: rare,
+ * and a way for a hostile upstream to hide an echoed value from the scrubber) is refused.
+ */
+export function refuseTransferCodings(transferEncoding: unknown, host: string): void {
+	if (codings(transferEncoding).some((c) => c !== 'chunked'))
+		throw new SecretsError(
+			'UPSTREAM_ERROR',
+			`The response from ${host} uses a transfer coding other than chunked; its body is not passed on.`,
+		);
+}
+
+/**
  * The body with every content coding in `contentEncoding` undone, last applied first. Throws
  * `UPSTREAM_ERROR` for a coding it does not know (the raw bytes are never passed on), for a corrupt
  * body, and for a body that decodes to more than `maxBytes` bytes; memory stays within that bound.

@@ -13,7 +13,7 @@ import type {
 	IN8nHttpFullResponse,
 } from 'n8n-workflow';
 
-import { decodeContent } from '../core/content-decoding';
+import { decodeContent, refuseTransferCodings } from '../core/content-decoding';
 import { SecretsError } from '../core/errors';
 import { destinationOfUrl, formatDestination, hostOfUrl } from '../core/matching';
 import { hasReferences } from '../core/reference';
@@ -65,9 +65,14 @@ const REDIRECTS = new Set([301, 302, 303, 307, 308]);
 /** The largest decoded answer kept, as the relay's default. */
 const MAX_DECODED_BYTES = 10 * 1024 * 1024;
 
+/** The URL with every reference replaced by a placeholder: what decides where the request goes. */
+function withoutReferences(url: string): string {
+	return url.replace(/\[\[secret:[^\]]*\]\]/g, 'REFERENCE');
+}
+
 /** The URL's host must be literal: a reference may stand in the path or query, not decide the host. */
 function literalHost(url: string): string {
-	const host = hostOfUrl(url.replace(/\[\[secret:[^\]]*\]\]/g, 'REFERENCE'));
+	const host = hostOfUrl(withoutReferences(url));
 	if (/reference/i.test(host) && hasReferences(url)) {
 		throw new SecretsError(
 			'INVALID_INPUT',
@@ -127,22 +132,6 @@ async function buildHop(
 		: options;
 	checkHeaders(built.headers ?? {});
 	return built;
-}
-
-/**
- * HTTP clients undo `chunked` only; a body sent with another transfer coding (`gzip, chunked`: rare,
- * and a way for a hostile upstream to hide an echoed value from the scrubber) is refused.
- */
-function refuseTransferCodings(header: unknown, host: string): void {
-	const codings = (Array.isArray(header) ? header : header === undefined ? [] : [header])
-		.flatMap((v) => String(v).split(','))
-		.map((c) => c.trim().toLowerCase())
-		.filter((c) => c !== '' && c !== 'chunked' && c !== 'identity');
-	if (codings.length > 0)
-		throw new SecretsError(
-			'UPSTREAM_ERROR',
-			`The response from ${host} uses a transfer coding other than chunked; its body is not passed on.`,
-		);
 }
 
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
@@ -298,7 +287,10 @@ export async function performSecretRequest(
 	send: Send,
 	/** Pass one in to scrub errors too: it holds every value resolved, even when the request fails. */
 	scrubber: Scrubber = new Scrubber(),
-	/** Refuses a hop's URL before any reference is resolved for it (the relay's network guard). */
+	/**
+	 * Refuses a hop's URL (references replaced by a placeholder) before any reference is resolved for
+	 * it: the relay's network guard.
+	 */
 	vet?: (url: string) => Promise<void>,
 ): Promise<{ response: SecretResponse; scrubber: Scrubber }> {
 	let url = spec.url;
@@ -306,7 +298,7 @@ export async function performSecretRequest(
 	let withBody = true;
 	for (let hop = 0; ; hop++) {
 		literalHost(url);
-		if (vet) await vet(url);
+		if (vet) await vet(withoutReferences(url));
 		// Bound by scheme, host and port: `https://api.x.com` is not `http://api.x.com:8080`.
 		const destination = formatDestination(destinationOfUrl(url));
 		const secrets = new RequestSecrets(backend, caller, environment, destination, scrubber);

@@ -163,12 +163,8 @@ export class Relay {
 	 * connects (DNS may answer differently by then): this is the early answer, that the guarantee.
 	 */
 	private async vet(url: string): Promise<void> {
-		let u: URL;
-		try {
-			u = new URL(url.replace(/\[\[secret:[^\]]*\]\]/g, 'reference'));
-		} catch {
-			return; // performSecretRequest reports an invalid URL itself
-		}
+		// Already parsed once by performSecretRequest, which refuses a URL that does not parse.
+		const u = new URL(url);
 		if (u.protocol !== 'http:' && u.protocol !== 'https:')
 			throw new SecretsError('INVALID_INPUT', 'The relay sends http: and https: requests only.');
 		const host = u.hostname.replace(/^\[|\]$/g, '');
