@@ -134,23 +134,15 @@ export function requireConsumer(
 }
 
 /**
- * A change that affects every environment of a secret (its binding, consumers, retention, rotation
- * policy, deletion) needs a token that may act in every environment the secret has a value in.
+ * The refusal of a change that reaches every environment of a secret (its binding, consumers,
+ * retention, rotation policy, deletion) to a token that may not act in all the secret's environments.
  */
-export function requireAllEnvironments(
-	p: Principal,
-	name: string,
-	environments: readonly string[],
-	action: string,
-): void {
-	const outside = environments.filter((e) => !environmentAllowed(p, e));
-	if (outside.length > 0) {
-		throw new Denial(
-			`This access token may not ${action} of secret "${name}": that affects every environment of the ` +
-				`secret, and the token is limited to ${p.environments.join(', ')}. Use a token for all its environments.`,
-			`secret-wide change outside token environments`,
-		);
-	}
+export function wholeSecretDenial(p: Principal, name: string, action: string): Denial {
+	return new Denial(
+		`This access token may not ${action} of secret "${name}": that affects every environment of the ` +
+			`secret, and the token is limited to ${p.environments.join(', ')}. Use a token for all its environments.`,
+		`secret-wide change outside token environments`,
+	);
 }
 
 /**

@@ -41,12 +41,12 @@ import {
 	environmentAllowed,
 	exceededLimit,
 	hasScope,
-	requireAllEnvironments,
 	requireConsumer,
 	requireEnvironment,
 	requireOperation,
 	requireSecret,
 	secretAllowed,
+	wholeSecretDenial,
 } from '../auth/permissions';
 import type { ExternalIssuer } from '../auth/external-issuer';
 import { TokenVerifier, signToken } from '../auth/tokens';
@@ -566,9 +566,15 @@ export class SecretsService {
 		row: SecretRow,
 		action: string,
 	): Promise<void> {
-		if (p.environments.length === 0) return;
-		const envs = (await lines.ofSecret(x, row.tenant, row.id)).map((l) => l.environment);
-		requireAllEnvironments(p, row.name, envs, action);
+		if (!(await this.coversWholeSecret(x, p, row))) throw wholeSecretDenial(p, row.name, action);
+	}
+
+	/** Whether `p` may act in every environment the secret has a value in. */
+	private async coversWholeSecret(x: SqlExecutor, p: Principal, row: SecretRow): Promise<boolean> {
+		if (p.environments.length === 0) return true;
+		return (await lines.ofSecret(x, row.tenant, row.id)).every((l) =>
+			environmentAllowed(p, l.environment),
+		);
 	}
 
 	private newLine(row: SecretRow, environment: string): LineRow {
@@ -1626,14 +1632,8 @@ export class SecretsService {
 				const cutoff = this.iso(-this.recoveryWindowDays * DAY_MS);
 				const purged: string[] = [];
 				// A limited token tidies only what it could delete or change itself.
-				const covers = async (row: SecretRow) =>
-					secretAllowed(p, row.name) &&
-					(p.environments.length === 0 ||
-						(await lines.ofSecret(tx, p.tenant, row.id)).every((l) =>
-							environmentAllowed(p, l.environment),
-						));
 				for (const row of await secrets.deletedBefore(tx, p.tenant, cutoff)) {
-					if (!(await covers(row))) continue;
+					if (!secretAllowed(p, row.name) || !(await this.coversWholeSecret(tx, p, row))) continue;
 					await secrets.remove(tx, p.tenant, row.id);
 					purged.push(row.name);
 					await this.audit(tx, p.tenant, {
@@ -1879,7 +1879,7 @@ export class SecretsService {
 	): Promise<{ rewrapped: number; reencrypted: number }> {
 		return this.op(caller, { action: 'key.rotate' }, async (p) => {
 			requireOperation(p, 'rotateDataKeys', 'rotate keys');
-			if (p.environments.length > 0 || p.secrets.length > 0)
+			if (isLimited(p))
 				throw new Denial(
 					'This access token may not re-encrypt the tenant: that touches every secret in every environment, ' +
 						'and the token is limited to some. Use an admin token without limits.',
