@@ -192,12 +192,5 @@ export function destinationOfUrl(url: string, base?: string): Destination {
 
 /** The host a request goes to, from its URL (absolute, or relative to `base`). */
 export function hostOfUrl(url: string, base?: string): string {
-	try {
-		return new URL(url, base).hostname;
-	} catch {
-		throw new SecretsError(
-			'INVALID_INPUT',
-			`The request URL "${url}" is not a valid absolute URL.`,
-		);
-	}
+	return destinationOfUrl(url, base).host;
 }

@@ -330,12 +330,13 @@ export async function performSecretRequest(
 		// n8n's HTTP client undoes one content coding itself; stacked or unknown ones would reach the
 		// scrubber still encoded, with an echoed value in them out of its sight.
 		const undecoded = Buffer.isBuffer(res.body) ? res.body : Buffer.from(String(res.body ?? ''));
-		refuseTransferCodings(res.headers['transfer-encoding'], hostOfUrl(options.url));
+		const from = hostOfUrl(options.url);
+		refuseTransferCodings(res.headers['transfer-encoding'], from);
 		const received = await decodeContent(
 			undecoded,
 			res.headers['content-encoding'],
 			MAX_DECODED_BYTES,
-			hostOfUrl(options.url),
+			from,
 		);
 		if (received !== undecoded) {
 			delete res.headers['content-encoding'];
