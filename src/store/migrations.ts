@@ -158,6 +158,31 @@ CREATE TABLE audit_heads (
 );
 `,
 	},
+	{
+		version: 2,
+		description: 'row seals (tamper-evident metadata) and the key rotation lease',
+		sql: `
+ALTER TABLE secrets ADD COLUMN seal {{blob}};
+ALTER TABLE secrets ADD COLUMN seal_key TEXT;
+ALTER TABLE value_lines ADD COLUMN seal {{blob}};
+ALTER TABLE value_lines ADD COLUMN seal_key TEXT;
+ALTER TABLE versions ADD COLUMN seal {{blob}};
+ALTER TABLE tokens ADD COLUMN seal {{blob}};
+ALTER TABLE tokens ADD COLUMN seal_key TEXT;
+ALTER TABLE signing_keys ADD COLUMN seal {{blob}};
+CREATE INDEX secrets_by_seal_key ON secrets (tenant, seal_key);
+CREATE INDEX value_lines_by_seal_key ON value_lines (tenant, seal_key);
+CREATE INDEX tokens_by_seal_key ON tokens (tenant, seal_key);
+CREATE TABLE key_rotations (
+  tenant TEXT PRIMARY KEY,
+  run_id TEXT NOT NULL,
+  holder TEXT NOT NULL,
+  actor TEXT NOT NULL,
+  started_at TEXT NOT NULL,
+  heartbeat_at TEXT NOT NULL
+)
+`,
+	},
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1].version;
