@@ -49,6 +49,10 @@ export const OPERATION_SCOPES = {
 	maintenance: ['admin'],
 	listAudit: ['audit:read'],
 	verifyAudit: ['audit:read'],
+	/** A signed statement of the chain's last event, for an auditor to keep outside the store. */
+	auditCheckpoint: ['audit:read'],
+	/** Moves the oldest events to a file and removes them from the store (CLI on the store's host). */
+	archiveAudit: ['admin'],
 	listTokens: ['admin'],
 	createToken: ['admin'],
 	revokeToken: ['admin'],

@@ -36,8 +36,20 @@ export interface EnvironmentLine {
 	previousVersion: number | null;
 	pendingVersion: number | null;
 	latestVersion: number;
-	/** When the current version became current: the start of the rotation interval. */
+	/** When the current version became current (set, promoted or rolled back to). */
 	currentSince: string | null;
+	/**
+	 * When the current version was written: the start of its rotation interval. Older than
+	 * `currentSince` after a rollback or the promotion of a staged value, so a rollback to an old value
+	 * leaves the secret due.
+	 */
+	currentCreatedAt: string | null;
+	/**
+	 * When this line's current value falls due under the secret's policy: `currentCreatedAt` plus the
+	 * interval (in the past when overdue). Null for ON_DEMAND, for a policy without an interval and
+	 * for a line without a current version.
+	 */
+	nextRotationAt: string | null;
 	/** When the previous version lost its `current` label: the start of its retention window. */
 	previousSince: string | null;
 	/** `expiresAt` of the current version, if any. */
@@ -61,6 +73,12 @@ export interface SecretMetadata {
 	updatedAt: string;
 	updatedBy: string;
 	deletedAt: string | null;
+	/**
+	 * The earliest `nextRotationAt` of the environment lines shown: when this secret next needs
+	 * attention (AUTOMATIC: the rotation workflow rotates it; MANUAL: a person is reminded). Computed,
+	 * never stored; null when no line has one.
+	 */
+	nextRotationAt: string | null;
 	environments: EnvironmentLine[];
 }
 
@@ -168,6 +186,7 @@ export const AUDIT_ACTIONS = [
 	'token.create',
 	'token.revoke',
 	'key.rotate',
+	'audit.archive',
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 

@@ -10,8 +10,10 @@ import type { AuditAction, AuditEvent, AuditOutcome, N8nContext } from '../core/
 import { toStorableText } from '../core/schemas';
 import { hmac, macEquals } from '../crypto/aead';
 import type { DataKey } from '../crypto/keyring';
+import { SecretsError } from '../core/errors';
+import { faultPoint } from '../core/fault';
 import type { AuditJournal } from '../store/audit-journal';
-import { audit, journals } from '../store/repository';
+import { audit, auditCheckpoints, journals } from '../store/repository';
 import { type SqlExecutor, toBuffer } from '../store/sql';
 
 export const GENESIS_HASH = '0'.repeat(64);
@@ -164,9 +166,22 @@ export function sealJournalRecord(key: DataKey, e: UnchainedEvent): string {
 
 export type KeyLookup = (tenant: string, dekId: string) => Promise<DataKey>;
 
+export interface IngestResult {
+	chained: number;
+	/** Files marked final in this transaction: the caller deletes them once it has committed. */
+	finalized: string[];
+}
+
 /**
  * Moves every complete journal record not yet ingested into the chain, inside the caller's write
- * transaction, and records how far each file has been read. Returns the number of events chained.
+ * transaction, and records how far each file has been read.
+ *
+ * With `finalize` (a transaction of its own, whose commit the caller waits for) it also ends files:
+ * a file nobody appends to any more, read to its last whole record, is marked `final` here and
+ * returned; the caller deletes it only after the commit (a `final` file is never read again, so a
+ * crash before the delete repeats nothing). Files marked final by an earlier commit are deleted and
+ * forgotten. A registered file that is gone while still `open` was deleted by someone else before its
+ * records were chained: that is recorded in every tenant's chain as an integrity failure.
  */
 export async function ingestJournal(
 	tx: SqlExecutor,
@@ -176,9 +191,13 @@ export async function ingestJournal(
 		keyFor: KeyLookup;
 		activeKey: (tenant: string) => Promise<DataKey>;
 		tenants: () => Promise<string[]>;
+		finalize: boolean;
+		/** This process is closing: its own file is ended too, whatever its size. */
+		closing?: boolean;
 	},
-): Promise<number> {
+): Promise<IngestResult> {
 	let chained = 0;
+	const finalized: string[] = [];
 	const writer = new ChainWriter(tx, opts.lockHead);
 	const activeKeys = new Map<string, DataKey>();
 	const activeKey = async (tenant: string) => {
@@ -186,8 +205,43 @@ export async function ingestJournal(
 		if (!k) activeKeys.set(tenant, (k = await opts.activeKey(tenant)));
 		return k;
 	};
-	for (const file of journal.files()) {
-		const from = await journals.offset(tx, file);
+	const alarm = async (reason: string) => {
+		// The tenant of a lost or altered record is unknown (or untrusted): every chain says so.
+		for (const tenant of await opts.tenants()) {
+			const e = unchainedEvent(tenant, new Date().toISOString(), {
+				actor: 'n8n-secrets',
+				action: 'use',
+				outcome: 'failure',
+				reason: `INTEGRITY_ERROR: ${reason}`,
+			});
+			await writer.add(await activeKey(tenant), e);
+			chained++;
+		}
+	};
+	const present = journal.files();
+	const rows = new Map((await journals.all(tx)).map((r) => [r.file, r]));
+	if (opts.finalize) {
+		const listed = new Set(present);
+		for (const [file, row] of rows) {
+			if (row.state === 'final') {
+				faultPoint('audit.ingest.before-forget');
+				journal.remove(file);
+				await journals.forget(tx, file);
+			} else if (!listed.has(file) && !journal.exists(file)) {
+				// Before registration existed (state 'legacy'), a rolled file was deleted and its row kept.
+				if (row.state === 'open')
+					await alarm(
+						`audit journal file ${file} was deleted before all its records were chained (chained up to byte ` +
+							`${Number(row.ingested_to)}); any use it recorded after that is lost. Journal files must never be deleted by hand.`,
+					);
+				await journals.forget(tx, file);
+			}
+		}
+	}
+	for (const file of present) {
+		const row = rows.get(file);
+		if (row?.state === 'final') continue;
+		const from = Number(row?.ingested_to ?? 0);
 		const chunk = journal.read(file, from);
 		let offset = from;
 		for (const line of chunk.lines) {
@@ -199,30 +253,27 @@ export async function ingestJournal(
 				chained++;
 				continue;
 			}
-			// A record that fails its seal was altered after it was written: say so in every chain
-			// (its tenant field cannot be trusted either) instead of dropping it.
-			for (const tenant of await opts.tenants()) {
-				const e = unchainedEvent(tenant, new Date().toISOString(), {
-					actor: 'n8n-secrets',
-					action: 'use',
-					outcome: 'failure',
-					reason: `INTEGRITY_ERROR: audit journal record at ${file}:${lineOffset} failed its seal and was not trusted`,
-				});
-				await writer.add(await activeKey(tenant), e);
-				chained++;
-			}
+			// A record that fails its seal was altered after it was written: say so instead of dropping it.
+			await alarm(
+				`audit journal record at ${file}:${lineOffset} failed its seal and was not trusted`,
+			);
 		}
-		if (chunk.end === chunk.size && journal.isOrphan(file)) {
-			journal.remove(file);
-			await journals.forget(tx, file);
+		if (!chunk.exists) continue;
+		const ended =
+			opts.finalize &&
+			(journal.isOrphan(file) ||
+				(file === journal.ownFile && journal.detachIfIngested(chunk.end, opts.closing ?? false)));
+		if (ended) {
+			await journals.finalize(tx, file, chunk.end);
+			finalized.push(file);
 		} else if (chunk.end !== from) {
 			await journals.setOffset(tx, file, chunk.end);
 		}
-		if (file === journal.ownFile) journal.rollIfIngested(chunk.end);
 	}
 	await writer.finish();
 	journal.pending = 0;
-	return chained;
+	if (opts.finalize) faultPoint('audit.ingest.before-commit');
+	return { chained, finalized };
 }
 
 async function openJournalRecord(line: string, keyFor: KeyLookup): Promise<UnchainedEvent | null> {
@@ -250,49 +301,112 @@ async function openJournalRecord(line: string, keyFor: KeyLookup): Promise<Uncha
 
 export interface VerifyResult {
 	ok: boolean;
+	/** Events checked in the store (after the archive checkpoint, if there is one). */
 	events: number;
+	/** Events up to this sequence number were archived (`audit archive`); the chain is checked from there. */
+	archivedThrough?: number;
 	/** The first broken link, when there is one. */
 	brokenAt?: { seq: number; id: string | null; problem: string };
 }
 
-/** Walks the chain in batches; `keyFor` returns the data key that sealed the head. */
+/** A chain that failed verification, as the error of an operation that needs an intact one. */
+export function brokenTrail(v: VerifyResult): SecretsError {
+	return new SecretsError(
+		'INTEGRITY_ERROR',
+		`The audit trail is broken at event ${v.brokenAt!.seq}: ${v.brokenAt!.problem}. Nothing was changed; ` +
+			'run `n8n-secrets audit verify` and restore the store from a backup.',
+	);
+}
+
+function checkpointMac(key: DataKey, tenant: string, seq: number, hash: string, prevSeq: number): Buffer {
+	return hmac(
+		key.auditKey,
+		Buffer.from(`n8n-secrets/audit-checkpoint/v1|${tenant}|${seq}|${hash}|${prevSeq}`),
+	);
+}
+
+/** The seal of an archive checkpoint row, made inside the archive's pruning transaction. */
+export function sealCheckpoint(
+	key: DataKey,
+	tenant: string,
+	seq: number,
+	hash: string,
+	prevSeq: number,
+): { dek_id: string; mac: Buffer } {
+	return { dek_id: key.id, mac: checkpointMac(key, tenant, seq, hash, prevSeq) };
+}
+
+/**
+ * Walks the chain in batches, from the tenant's latest archive checkpoint (sealed like the head) or
+ * from the genesis; `keyFor` returns the data key that sealed the head or the checkpoint.
+ */
 export async function verifyChain(
 	x: SqlExecutor,
 	tenant: string,
 	keyFor: (dekId: string) => Promise<DataKey>,
 ): Promise<VerifyResult> {
+	const sealedWith = async (dekId: string) => {
+		try {
+			return await keyFor(dekId);
+		} catch {
+			return null;
+		}
+	};
 	let prevHash = GENESIS_HASH;
 	let expectSeq = 1;
 	let count = 0;
+	const checkpoint = await auditCheckpoints.latest(x, tenant);
+	const archived = checkpoint ? Number(checkpoint.seq) : 0;
+	const result = (ok: boolean, brokenAt?: VerifyResult['brokenAt']): VerifyResult => ({
+		ok,
+		events: count,
+		...(checkpoint ? { archivedThrough: archived } : {}),
+		...(brokenAt ? { brokenAt } : {}),
+	});
+	if (checkpoint) {
+		const key = await sealedWith(checkpoint.dek_id);
+		if (
+			!key ||
+			!macEquals(
+				checkpointMac(key, tenant, archived, checkpoint.hash, Number(checkpoint.prev_seq)),
+				toBuffer(checkpoint.mac)!,
+			)
+		) {
+			return result(false, {
+				seq: archived,
+				id: null,
+				problem:
+					'the archive checkpoint seal does not match (the checkpoint was edited or forged)',
+			});
+		}
+		prevHash = checkpoint.hash;
+		expectSeq = archived + 1;
+	}
 	for (;;) {
 		const batch = await audit.range(x, tenant, expectSeq - 1, 2000);
 		if (batch.length === 0) break;
 		for (const e of batch) {
 			if (e.seq !== expectSeq) {
-				return {
-					ok: false,
-					events: count,
-					brokenAt: { seq: expectSeq, id: null, problem: `event ${expectSeq} is missing` },
-				};
+				return result(false, {
+					seq: expectSeq,
+					id: null,
+					problem: `event ${expectSeq} is missing`,
+				});
 			}
 			if (e.prevHash !== prevHash) {
-				return {
-					ok: false,
-					events: count,
-					brokenAt: {
-						seq: e.seq,
-						id: e.id,
-						problem:
-							'the link to the previous event does not match (an earlier event was changed or removed)',
-					},
-				};
+				return result(false, {
+					seq: e.seq,
+					id: e.id,
+					problem:
+						'the link to the previous event does not match (an earlier event was changed or removed)',
+				});
 			}
 			if (eventHash(e) !== e.hash) {
-				return {
-					ok: false,
-					events: count,
-					brokenAt: { seq: e.seq, id: e.id, problem: 'the event was changed after it was written' },
-				};
+				return result(false, {
+					seq: e.seq,
+					id: e.id,
+					problem: 'the event was changed after it was written',
+				});
 			}
 			prevHash = e.hash;
 			expectSeq++;
@@ -301,48 +415,41 @@ export async function verifyChain(
 	}
 	const head = await audit.head(x, tenant, false);
 	if (!head) {
-		return count === 0
-			? { ok: true, events: 0 }
-			: {
-					ok: false,
-					events: count,
-					brokenAt: { seq: count, id: null, problem: 'the chain head is missing' },
-				};
+		if (count === 0 && !checkpoint) {
+			// Every tenant's chain begins when the tenant is created (its first token), so an existing
+			// tenant without a single event had its whole trail removed.
+			return result(false, {
+				seq: 1,
+				id: null,
+				problem:
+					'the tenant has no audit events and no chain head, but every trail begins when its tenant is created (the whole trail was removed)',
+			});
+		}
+		return result(false, { seq: archived + count, id: null, problem: 'the chain head is missing' });
 	}
 	const headSeq = Number(head.seq);
-	if (headSeq !== count || head.hash !== prevHash) {
-		return {
-			ok: false,
-			events: count,
-			brokenAt: {
-				seq: count + 1,
-				id: null,
-				problem: `the chain head records ${headSeq} events but ${count} are present (events were removed from the end)`,
-			},
-		};
+	if (headSeq !== archived + count || head.hash !== prevHash) {
+		return result(false, {
+			seq: archived + count + 1,
+			id: null,
+			problem: `the chain head records ${headSeq} events but the chain ends at ${archived + count} (events were removed from the end)`,
+		});
 	}
-	let key: DataKey;
-	try {
-		key = await keyFor(head.dek_id);
-	} catch {
-		return {
-			ok: false,
-			events: count,
-			brokenAt: { seq: headSeq, id: null, problem: 'the chain head is sealed with an unknown key' },
-		};
-	}
+	const key = await sealedWith(head.dek_id);
+	if (!key)
+		return result(false, {
+			seq: headSeq,
+			id: null,
+			problem: 'the chain head is sealed with an unknown key',
+		});
 	if (!macEquals(headMac(key, tenant, headSeq, head.hash), toBuffer(head.mac)!)) {
-		return {
-			ok: false,
-			events: count,
-			brokenAt: {
-				seq: headSeq,
-				id: null,
-				problem: 'the chain head seal does not match (the chain was rewritten)',
-			},
-		};
+		return result(false, {
+			seq: headSeq,
+			id: null,
+			problem: 'the chain head seal does not match (the chain was rewritten)',
+		});
 	}
-	return { ok: true, events: count };
+	return result(true);
 }
 
 /** Re-seals the head under another data key (re-encryption retires the old one). */
@@ -356,4 +463,36 @@ export async function resealHead(tx: SqlExecutor, tenant: string, key: DataKey):
 		dekId: key.id,
 		mac: headMac(key, tenant, Number(head.seq), head.hash),
 	});
+}
+
+/**
+ * Re-seals the archive checkpoints under another data key, in re-encryption's final transaction.
+ * A checkpoint whose seal does not verify under the key that made it keeps its broken seal: resealing
+ * it would launder an edit.
+ */
+export async function resealCheckpoints(
+	tx: SqlExecutor,
+	tenant: string,
+	key: DataKey,
+	sealedWith: (dekId: string) => Promise<DataKey>,
+): Promise<void> {
+	for (const c of await auditCheckpoints.all(tx, tenant)) {
+		if (c.dek_id === key.id) continue;
+		const seq = Number(c.seq);
+		const prevSeq = Number(c.prev_seq);
+		let old: DataKey;
+		try {
+			old = await sealedWith(c.dek_id);
+		} catch {
+			continue;
+		}
+		if (!macEquals(checkpointMac(old, tenant, seq, c.hash, prevSeq), toBuffer(c.mac)!)) continue;
+		await auditCheckpoints.reseal(
+			tx,
+			tenant,
+			seq,
+			key.id,
+			checkpointMac(key, tenant, seq, c.hash, prevSeq),
+		);
+	}
 }

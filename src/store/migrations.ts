@@ -183,6 +183,26 @@ CREATE TABLE key_rotations (
 )
 `,
 	},
+	{
+		version: 3,
+		description: 'audit journal files accounted for, and sealed checkpoints of archived audit events',
+		sql: `
+ALTER TABLE audit_journals ADD COLUMN state TEXT NOT NULL DEFAULT 'open';
+UPDATE audit_journals SET state = 'legacy';
+CREATE TABLE audit_checkpoints (
+  tenant TEXT NOT NULL,
+  seq {{bigint}} NOT NULL,
+  hash TEXT NOT NULL,
+  prev_seq {{bigint}} NOT NULL,
+  archived_at TEXT NOT NULL,
+  archive_file TEXT NOT NULL,
+  archive_sha256 TEXT NOT NULL,
+  dek_id TEXT NOT NULL,
+  mac {{blob}} NOT NULL,
+  PRIMARY KEY (tenant, seq)
+)
+`,
+	},
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1].version;

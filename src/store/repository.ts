@@ -12,8 +12,88 @@ import type {
 	VersionInfo,
 	VersionLabel,
 } from '../core/model';
-import type { WrappedDataKey } from '../crypto/keyring';
+import { rotationDueAt } from '../core/rotation';
+import type { DataKey, WrappedDataKey } from '../crypto/keyring';
+import { checkSeal, computeSeal, describeRow, type SealedTable, tamperedError } from './row-seals';
 import { type SqlExecutor, toBuffer } from './sql';
+
+// ---- row seals ----------------------------------------------------------------------------------
+
+/**
+ * The keys that make and check row seals (row-seals.ts). The service hands the repository only
+ * executors that carry them, so every row of a sealed table read here is checked before it is
+ * returned, and every row written here is sealed: no caller can forget either.
+ */
+export interface RowKeys {
+	/** The tenant's active data key: new seals on `seal_key` tables are made with it. */
+	active(tenant: string): Promise<DataKey>;
+	byId(tenant: string, id: string): Promise<DataKey>;
+}
+
+export type SealedExecutor = SqlExecutor & { readonly rowKeys?: RowKeys };
+
+/** An executor that seals and checks rows with `keys`. */
+export function withRowKeys(x: SqlExecutor, keys: RowKeys): SealedExecutor {
+	return {
+		get: (sql, params) => x.get(sql, params),
+		all: (sql, params) => x.all(sql, params),
+		run: (sql, params) => x.run(sql, params),
+		rowKeys: keys,
+	};
+}
+
+function rowKeysOf(x: SqlExecutor): RowKeys {
+	const keys = (x as SealedExecutor).rowKeys;
+	// A programming error, never a user's: a sealed table read or written without its keys.
+	if (!keys) throw new Error('internal: a sealed table was reached without row keys');
+	return keys;
+}
+
+/** The data key a row's seal is made with: `dek_id` for versions and signing keys, else `seal_key`. */
+function sealKeyId(table: SealedTable, row: object): string | null {
+	const r = row as { dek_id?: string; seal_key?: string | null };
+	return (table === 'versions' || table === 'signing_keys' ? r.dek_id : r.seal_key) ?? null;
+}
+
+async function checked<T extends { tenant: string }>(
+	x: SqlExecutor,
+	table: SealedTable,
+	row: T | undefined,
+): Promise<T | undefined> {
+	if (row === undefined) return undefined;
+	const id = sealKeyId(table, row);
+	if (!id) throw tamperedError(describeRow(table, row));
+	checkSeal(await rowKeysOf(x).byId(row.tenant, id), table, row, describeRow(table, row));
+	return row;
+}
+
+async function checkedAll<T extends { tenant: string }>(
+	x: SqlExecutor,
+	table: SealedTable,
+	rows: T[],
+): Promise<T[]> {
+	for (const r of rows) await checked(x, table, r);
+	return rows;
+}
+
+/** The row with its seal: under its own `dek_id` for versions, the tenant's active key otherwise. */
+async function sealed<T extends { tenant: string }>(
+	x: SqlExecutor,
+	table: SealedTable,
+	row: T,
+): Promise<T & { seal: Buffer; seal_key: string | null }> {
+	const keys = rowKeysOf(x);
+	if (table === 'versions') {
+		const key = await keys.byId(row.tenant, (row as unknown as { dek_id: string }).dek_id);
+		return { ...row, seal: computeSeal(key, table, row), seal_key: null };
+	}
+	const key = await keys.active(row.tenant);
+	const withKey = { ...row, seal_key: key.id };
+	return { ...withKey, seal: computeSeal(key, table, withKey) };
+}
+
+/** A row as the service builds it: the repository adds the seal. */
+export type Unsealed<T> = Omit<T, 'seal' | 'seal_key'> & { seal?: unknown; seal_key?: unknown };
 
 // ---- rows ---------------------------------------------------------------------------------------
 
@@ -36,6 +116,9 @@ export interface SecretRow {
 	updated_by: string;
 	deleted_at: string | null;
 	deleted_by: string | null;
+	/** The row seal (row-seals.ts) and the id of the data key it is made with. */
+	seal: Uint8Array | null;
+	seal_key: string | null;
 }
 
 export interface LineRow {
@@ -48,6 +131,8 @@ export interface LineRow {
 	latest_version: number;
 	current_since: string | null;
 	previous_since: string | null;
+	seal: Uint8Array | null;
+	seal_key: string | null;
 }
 
 export interface VersionRow {
@@ -65,6 +150,8 @@ export interface VersionRow {
 	not_before: string | null;
 	expires_at: string | null;
 	destroyed_at: string | null;
+	/** Sealed with the data key `dek_id` names, like the value. */
+	seal: Uint8Array | null;
 }
 
 interface AuditRow {
@@ -102,6 +189,8 @@ export interface TokenRow {
 	created_by: string;
 	expires_at: string | null;
 	revoked_at: string | null;
+	seal: Uint8Array | null;
+	seal_key: string | null;
 }
 
 export interface AuditHeadRow {
@@ -122,7 +211,15 @@ export function labelsOf(line: LineRow, version: number): VersionLabel[] {
 	return labels;
 }
 
-export function toLine(line: LineRow, currentExpiresAt: string | null): EnvironmentLine {
+/**
+ * A line as the API shows it. `currentCreatedAt` is when the current version was written (null
+ * without a current version); `nextRotationAt` is filled in by `toMetadata`, which knows the policy.
+ */
+export function toLine(
+	line: LineRow,
+	currentExpiresAt: string | null,
+	currentCreatedAt: string | null,
+): EnvironmentLine {
 	return {
 		environment: line.environment,
 		currentVersion: line.current_version,
@@ -132,10 +229,28 @@ export function toLine(line: LineRow, currentExpiresAt: string | null): Environm
 		currentSince: line.current_since,
 		previousSince: line.previous_since,
 		expiresAt: currentExpiresAt,
+		// A line whose current version is gone from the join still starts its interval when it became current.
+		currentCreatedAt:
+			line.current_version === null ? null : (currentCreatedAt ?? line.current_since),
+		nextRotationAt: null,
 	};
 }
 
+/**
+ * A secret's metadata. Each line's `nextRotationAt` is when its current value falls due under the
+ * secret's policy (AUTOMATIC: rotated; MANUAL: a reminder); the secret's is the earliest of its lines
+ * (the ones the caller may see). Null when the policy has no interval, or nothing is current.
+ */
 export function toMetadata(row: SecretRow, lines: EnvironmentLine[]): SecretMetadata {
+	const settings = { policy: row.rotation_policy, intervalDays: row.rotation_interval_days };
+	const withDue = lines.map((l) => {
+		const dueAt = rotationDueAt(settings, l.currentCreatedAt);
+		return { ...l, nextRotationAt: dueAt === null ? null : new Date(dueAt).toISOString() };
+	});
+	const next = withDue
+		.map((l) => l.nextRotationAt)
+		.filter((t): t is string => t !== null)
+		.sort()[0];
 	return {
 		id: row.id,
 		name: row.name,
@@ -153,7 +268,8 @@ export function toMetadata(row: SecretRow, lines: EnvironmentLine[]): SecretMeta
 		updatedAt: row.updated_at,
 		updatedBy: row.updated_by,
 		deletedAt: row.deleted_at,
-		environments: lines,
+		nextRotationAt: next ?? null,
+		environments: withDue,
 	};
 }
 
@@ -313,6 +429,7 @@ export interface SigningKeyRow {
 	private_iv: Uint8Array;
 	private_key: Uint8Array;
 	created_at: string;
+	seal: Uint8Array | null;
 }
 
 export const signingKeys = {
@@ -330,74 +447,136 @@ export const signingKeys = {
 		]),
 	insert: (
 		x: SqlExecutor,
-		r: Omit<SigningKeyRow, 'private_iv' | 'private_key'> & {
+		r: Omit<SigningKeyRow, 'private_iv' | 'private_key' | 'seal'> & {
 			private_iv: Buffer;
 			private_key: Buffer;
+			seal: Buffer;
 		},
 	) =>
 		x.run(
-			'INSERT INTO signing_keys (tenant, kid, public_key, dek_id, private_iv, private_key, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
-			[r.tenant, r.kid, r.public_key, r.dek_id, r.private_iv, r.private_key, r.created_at],
+			'INSERT INTO signing_keys (tenant, kid, public_key, dek_id, private_iv, private_key, created_at, seal) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+			[r.tenant, r.kid, r.public_key, r.dek_id, r.private_iv, r.private_key, r.created_at, r.seal],
 		),
-	reseal: (x: SqlExecutor, tenant: string, kid: string, dekId: string, iv: Buffer, data: Buffer) =>
+	reseal: (
+		x: SqlExecutor,
+		tenant: string,
+		kid: string,
+		dekId: string,
+		iv: Buffer,
+		data: Buffer,
+		seal: Buffer,
+	) =>
 		x.run(
-			'UPDATE signing_keys SET dek_id = ?, private_iv = ?, private_key = ? WHERE tenant = ? AND kid = ?',
-			[dekId, iv, data, tenant, kid],
+			'UPDATE signing_keys SET dek_id = ?, private_iv = ?, private_key = ?, seal = ? WHERE tenant = ? AND kid = ?',
+			[dekId, iv, data, seal, tenant, kid],
 		),
+	all: (x: SqlExecutor, tenant: string) =>
+		x.all<SigningKeyRow>('SELECT * FROM signing_keys WHERE tenant = ?', [tenant]),
 };
 
 // ---- tokens -------------------------------------------------------------------------------------
 
 export const tokens = {
-	get: (x: SqlExecutor, tenant: string, jti: string) =>
-		x.get<TokenRow>('SELECT * FROM tokens WHERE tenant = ? AND jti = ?', [tenant, jti]),
+	get: async (x: SqlExecutor, tenant: string, jti: string) =>
+		checked(
+			x,
+			'tokens',
+			await x.get<TokenRow>('SELECT * FROM tokens WHERE tenant = ? AND jti = ?', [tenant, jti]),
+		),
+	/** When the token was revoked (null: it was not); undefined when the store does not know it. */
 	revokedAt: async (x: SqlExecutor, tenant: string, jti: string) => {
-		const r = await x.get<{ revoked_at: string | null }>(
-			'SELECT revoked_at FROM tokens WHERE tenant = ? AND jti = ?',
-			[tenant, jti],
-		);
+		const r = await tokens.get(x, tenant, jti);
 		return r === undefined ? undefined : r.revoked_at;
 	},
-	insert: (x: SqlExecutor, t: TokenInfo) =>
-		x.run(
-			'INSERT INTO tokens (jti, tenant, subject, role, scopes, environments, secrets, created_at, created_by, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+	insert: async (x: SqlExecutor, info: TokenInfo) => {
+		const t = await sealed(x, 'tokens', {
+			jti: info.jti,
+			tenant: info.tenant,
+			subject: info.subject,
+			role: info.role,
+			scopes: JSON.stringify(info.scopes),
+			environments: JSON.stringify(info.environments),
+			secrets: JSON.stringify(info.secrets),
+			created_at: info.createdAt,
+			created_by: info.createdBy,
+			expires_at: info.expiresAt,
+			revoked_at: info.revokedAt,
+		});
+		return x.run(
+			'INSERT INTO tokens (jti, tenant, subject, role, scopes, environments, secrets, created_at, created_by, expires_at, revoked_at, seal, seal_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
 			[
 				t.jti,
 				t.tenant,
 				t.subject,
 				t.role,
-				JSON.stringify(t.scopes),
-				JSON.stringify(t.environments),
-				JSON.stringify(t.secrets),
-				t.createdAt,
-				t.createdBy,
-				t.expiresAt,
+				t.scopes,
+				t.environments,
+				t.secrets,
+				t.created_at,
+				t.created_by,
+				t.expires_at,
+				t.revoked_at,
+				t.seal,
+				t.seal_key,
 			],
-		),
-	revoke: (x: SqlExecutor, tenant: string, jti: string, now: string) =>
-		x.run('UPDATE tokens SET revoked_at = ? WHERE tenant = ? AND jti = ? AND revoked_at IS NULL', [
-			now,
-			tenant,
-			jti,
-		]),
+		);
+	},
+	/** Seals and writes the revocation state of a row read and checked in the same transaction. */
+	save: async (x: SqlExecutor, row: TokenRow) => {
+		const t = await sealed(x, 'tokens', row);
+		return x.run(
+			'UPDATE tokens SET revoked_at = ?, seal = ?, seal_key = ? WHERE tenant = ? AND jti = ?',
+			[t.revoked_at, t.seal, t.seal_key, t.tenant, t.jti],
+		);
+	},
+	revoke: async (x: SqlExecutor, tenant: string, jti: string, now: string) => {
+		const row = await tokens.get(x, tenant, jti);
+		if (!row || row.revoked_at !== null) return { changes: 0 };
+		return tokens.save(x, { ...row, revoked_at: now });
+	},
 	list: async (x: SqlExecutor, tenant: string) =>
 		(
-			await x.all<TokenRow>('SELECT * FROM tokens WHERE tenant = ? ORDER BY created_at, jti', [
-				tenant,
-			])
+			await checkedAll(
+				x,
+				'tokens',
+				await x.all<TokenRow>('SELECT * FROM tokens WHERE tenant = ? ORDER BY created_at, jti', [
+					tenant,
+				]),
+			)
 		).map(toTokenInfo),
 };
 
 // ---- secrets, lines and versions ----------------------------------------------------------------
 
+/** The most ids one `IN (...)` list holds (well under SQLite's and PostgreSQL's parameter limits). */
+const ID_LIST_MAX = 1024;
+
+/**
+ * `ids` (at least one) padded with its last id to a power of two from 8: PostgreSQL prepares each
+ * distinct statement text once per connection, so a few list lengths keep that to a few statements.
+ */
+function paddedIds(ids: readonly string[]): string[] {
+	let n = 8;
+	while (n < ids.length) n *= 2;
+	const out = ids.slice();
+	while (out.length < n) out.push(ids[ids.length - 1]);
+	return out;
+}
+
 export const secrets = {
-	byName: (x: SqlExecutor, tenant: string, name: string) =>
-		x.get<SecretRow>('SELECT * FROM secrets WHERE tenant = ? AND name = ?', [tenant, name]),
-	insert: async (x: SqlExecutor, r: SecretRow) => {
+	byName: async (x: SqlExecutor, tenant: string, name: string) =>
+		checked(
+			x,
+			'secrets',
+			await x.get<SecretRow>('SELECT * FROM secrets WHERE tenant = ? AND name = ?', [tenant, name]),
+		),
+	insert: async (x: SqlExecutor, unsealed: Unsealed<SecretRow>) => {
+		const r = await sealed(x, 'secrets', unsealed);
 		await x.run(
 			`INSERT INTO secrets (id, tenant, name, type, description, tags, rotation_policy, rotation_interval_days,
-        allowed_hosts, allowed_consumers, max_versions, previous_window_days, created_at, created_by, updated_at, updated_by)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        allowed_hosts, allowed_consumers, max_versions, previous_window_days, created_at, created_by, updated_at, updated_by,
+        deleted_at, deleted_by, seal, seal_key)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			[
 				r.id,
 				r.tenant,
@@ -415,14 +594,21 @@ export const secrets = {
 				r.created_by,
 				r.updated_at,
 				r.updated_by,
+				r.deleted_at,
+				r.deleted_by,
+				r.seal,
+				r.seal_key,
 			],
 		);
 		await secrets.writeTags(x, r);
 	},
-	update: async (x: SqlExecutor, r: SecretRow) => {
-		await x.run(
+	/** Seals and writes every column a change can touch; `update` also rewrites the tags. */
+	save: async (x: SqlExecutor, unsealed: Unsealed<SecretRow>) => {
+		const r = await sealed(x, 'secrets', unsealed);
+		return x.run(
 			`UPDATE secrets SET description = ?, tags = ?, rotation_policy = ?, rotation_interval_days = ?, allowed_hosts = ?,
-        allowed_consumers = ?, max_versions = ?, previous_window_days = ?, updated_at = ?, updated_by = ?
+        allowed_consumers = ?, max_versions = ?, previous_window_days = ?, updated_at = ?, updated_by = ?,
+        deleted_at = ?, deleted_by = ?, seal = ?, seal_key = ?
        WHERE tenant = ? AND id = ?`,
 			[
 				r.description,
@@ -435,14 +621,42 @@ export const secrets = {
 				r.previous_window_days,
 				r.updated_at,
 				r.updated_by,
+				r.deleted_at,
+				r.deleted_by,
+				r.seal,
+				r.seal_key,
 				r.tenant,
 				r.id,
 			],
 		);
+	},
+	update: async (x: SqlExecutor, r: Unsealed<SecretRow>) => {
+		await secrets.save(x, r);
 		await x.run('DELETE FROM secret_tags WHERE secret_id = ?', [r.id]);
 		await secrets.writeTags(x, r);
 	},
-	writeTags: async (x: SqlExecutor, r: SecretRow) => {
+	/** Records who changed the secret last (a value, a label): read, checked, re-sealed. */
+	touch: async (x: SqlExecutor, tenant: string, id: string, now: string, by: string) => {
+		const row = await secrets.byId(x, tenant, id);
+		if (row) await secrets.save(x, { ...row, updated_at: now, updated_by: by });
+	},
+	setDeleted: async (
+		x: SqlExecutor,
+		tenant: string,
+		id: string,
+		at: string | null,
+		by: string | null,
+	) => {
+		const row = await secrets.byId(x, tenant, id);
+		if (row) await secrets.save(x, { ...row, deleted_at: at, deleted_by: by });
+	},
+	byId: async (x: SqlExecutor, tenant: string, id: string) =>
+		checked(
+			x,
+			'secrets',
+			await x.get<SecretRow>('SELECT * FROM secrets WHERE tenant = ? AND id = ?', [tenant, id]),
+		),
+	writeTags: async (x: SqlExecutor, r: Unsealed<SecretRow>) => {
 		for (const tag of JSON.parse(r.tags) as string[]) {
 			await x.run('INSERT INTO secret_tags (secret_id, tenant, tag) VALUES (?, ?, ?)', [
 				r.id,
@@ -451,20 +665,6 @@ export const secrets = {
 			]);
 		}
 	},
-	touch: (x: SqlExecutor, tenant: string, id: string, now: string, by: string) =>
-		x.run('UPDATE secrets SET updated_at = ?, updated_by = ? WHERE tenant = ? AND id = ?', [
-			now,
-			by,
-			tenant,
-			id,
-		]),
-	setDeleted: (x: SqlExecutor, tenant: string, id: string, at: string | null, by: string | null) =>
-		x.run('UPDATE secrets SET deleted_at = ?, deleted_by = ? WHERE tenant = ? AND id = ?', [
-			at,
-			by,
-			tenant,
-			id,
-		]),
 	remove: async (x: SqlExecutor, tenant: string, id: string) => {
 		// Children first: PostgreSQL and SQLite agree on this order whatever their cascade settings.
 		await x.run('DELETE FROM versions WHERE tenant = ? AND secret_id = ?', [tenant, id]);
@@ -508,48 +708,111 @@ export const secrets = {
 			params.push(f.environment);
 		}
 		params.push(f.limit);
-		return x.all<SecretRow>(
-			`SELECT s.* FROM secrets s WHERE ${where.join(' AND ')} ORDER BY s.name LIMIT ?`,
-			params,
-		);
+		return x
+			.all<SecretRow>(
+				`SELECT s.* FROM secrets s WHERE ${where.join(' AND ')} ORDER BY s.name LIMIT ?`,
+				params,
+			)
+			.then((rows) => checkedAll(x, 'secrets', rows));
 	},
-	allLive: (x: SqlExecutor, tenant: string) =>
-		x.all<SecretRow>(
-			'SELECT * FROM secrets WHERE tenant = ? AND deleted_at IS NULL ORDER BY name',
-			[tenant],
+	allLive: async (x: SqlExecutor, tenant: string) =>
+		checkedAll(
+			x,
+			'secrets',
+			await x.all<SecretRow>(
+				'SELECT * FROM secrets WHERE tenant = ? AND deleted_at IS NULL ORDER BY name',
+				[tenant],
+			),
 		),
-	deletedBefore: (x: SqlExecutor, tenant: string, before: string) =>
-		x.all<SecretRow>(
-			'SELECT * FROM secrets WHERE tenant = ? AND deleted_at IS NOT NULL AND deleted_at < ?',
-			[tenant, before],
+	deletedBefore: async (x: SqlExecutor, tenant: string, before: string) =>
+		checkedAll(
+			x,
+			'secrets',
+			await x.all<SecretRow>(
+				'SELECT * FROM secrets WHERE tenant = ? AND deleted_at IS NOT NULL AND deleted_at < ?',
+				[tenant, before],
+			),
 		),
 };
 
 export const lines = {
-	get: (x: SqlExecutor, tenant: string, secretId: string, environment: string) =>
-		x.get<LineRow>(
-			'SELECT * FROM value_lines WHERE tenant = ? AND secret_id = ? AND environment = ?',
-			[tenant, secretId, environment],
+	get: async (x: SqlExecutor, tenant: string, secretId: string, environment: string) =>
+		checked(
+			x,
+			'value_lines',
+			await x.get<LineRow>(
+				'SELECT * FROM value_lines WHERE tenant = ? AND secret_id = ? AND environment = ?',
+				[tenant, secretId, environment],
+			),
 		),
-	ofSecret: (x: SqlExecutor, tenant: string, secretId: string) =>
-		x.all<LineRow>(
-			'SELECT * FROM value_lines WHERE tenant = ? AND secret_id = ? ORDER BY environment',
-			[tenant, secretId],
+	ofSecret: async (x: SqlExecutor, tenant: string, secretId: string) =>
+		checkedAll(
+			x,
+			'value_lines',
+			await x.all<LineRow>(
+				'SELECT * FROM value_lines WHERE tenant = ? AND secret_id = ? ORDER BY environment',
+				[tenant, secretId],
+			),
 		),
-	allOfTenant: (x: SqlExecutor, tenant: string) =>
-		x.all<LineRow & { expires_at: string | null; current_created_at: string | null }>(
-			`SELECT l.*, v.expires_at, v.created_at AS current_created_at FROM value_lines l
+	/**
+	 * Every line of the given secrets, each with its current version's expiry, in one statement per
+	 * 1,024 secrets (a page of a listing is one): a statement per secret and per line made a page of 50
+	 * cost a hundred round trips on PostgreSQL. Ordered by environment, as `ofSecret`.
+	 */
+	ofSecrets: async (x: SqlExecutor, tenant: string, secretIds: readonly string[]) => {
+		const out: {
+			line: LineRow;
+			currentExpiresAt: string | null;
+			currentCreatedAt: string | null;
+		}[] = [];
+		for (let from = 0; from < secretIds.length; from += ID_LIST_MAX) {
+			const ids = paddedIds(secretIds.slice(from, from + ID_LIST_MAX));
+			const rows = await x.all<
+				LineRow & { current_expires_at: string | null; current_created_at: string | null }
+			>(
+				`SELECT l.*, v.expires_at AS current_expires_at, v.created_at AS current_created_at FROM value_lines l
+       LEFT JOIN versions v ON v.tenant = l.tenant AND v.secret_id = l.secret_id AND v.environment = l.environment
+         AND v.version = l.current_version
+       WHERE l.tenant = ? AND l.secret_id IN (${ids.map(() => '?').join(', ')}) ORDER BY l.environment`,
+				[tenant, ...ids],
+			);
+			for (const { current_expires_at, current_created_at, ...line } of rows) {
+				await checked(x, 'value_lines', line);
+				out.push({
+					line,
+					currentExpiresAt: current_expires_at,
+					currentCreatedAt: current_created_at,
+				});
+			}
+		}
+		return out;
+	},
+	/**
+	 * Every line of the tenant with its current version's expiry and creation time. The line is
+	 * checked; the two version columns are not (their row's seal would need the whole row): what
+	 * they decide (an expiry alert, a rotation's due date) is re-checked on the sealed version
+	 * before any value is served.
+	 */
+	allOfTenant: async (x: SqlExecutor, tenant: string) =>
+		checkedAll(
+			x,
+			'value_lines',
+			await x.all<LineRow & { expires_at: string | null; current_created_at: string | null }>(
+				`SELECT l.*, v.expires_at, v.created_at AS current_created_at FROM value_lines l
        LEFT JOIN versions v ON v.secret_id = l.secret_id AND v.environment = l.environment AND v.version = l.current_version
        WHERE l.tenant = ?`,
-			[tenant],
+				[tenant],
+			),
 		),
-	upsert: (x: SqlExecutor, l: LineRow) =>
-		x.run(
-			`INSERT INTO value_lines (secret_id, tenant, environment, current_version, previous_version, pending_version, latest_version, current_since, previous_since)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+	upsert: async (x: SqlExecutor, unsealed: Unsealed<LineRow>) => {
+		const l = await sealed(x, 'value_lines', unsealed);
+		return x.run(
+			`INSERT INTO value_lines (secret_id, tenant, environment, current_version, previous_version, pending_version, latest_version, current_since, previous_since, seal, seal_key)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT (secret_id, environment) DO UPDATE SET current_version = excluded.current_version,
          previous_version = excluded.previous_version, pending_version = excluded.pending_version,
-         latest_version = excluded.latest_version, current_since = excluded.current_since, previous_since = excluded.previous_since`,
+         latest_version = excluded.latest_version, current_since = excluded.current_since, previous_since = excluded.previous_since,
+         seal = excluded.seal, seal_key = excluded.seal_key`,
 			[
 				l.secret_id,
 				l.tenant,
@@ -560,25 +823,43 @@ export const lines = {
 				l.latest_version,
 				l.current_since,
 				l.previous_since,
+				l.seal,
+				l.seal_key,
 			],
-		),
+		);
+	},
 };
 
 export const versions = {
-	get: (x: SqlExecutor, tenant: string, secretId: string, environment: string, version: number) =>
-		x.get<VersionRow>(
-			'SELECT * FROM versions WHERE tenant = ? AND secret_id = ? AND environment = ? AND version = ?',
-			[tenant, secretId, environment, version],
+	get: async (
+		x: SqlExecutor,
+		tenant: string,
+		secretId: string,
+		environment: string,
+		version: number,
+	) =>
+		checked(
+			x,
+			'versions',
+			await x.get<VersionRow>(
+				'SELECT * FROM versions WHERE tenant = ? AND secret_id = ? AND environment = ? AND version = ?',
+				[tenant, secretId, environment, version],
+			),
 		),
-	ofLine: (x: SqlExecutor, tenant: string, secretId: string, environment: string) =>
-		x.all<VersionRow>(
-			'SELECT * FROM versions WHERE tenant = ? AND secret_id = ? AND environment = ? ORDER BY version',
-			[tenant, secretId, environment],
+	ofLine: async (x: SqlExecutor, tenant: string, secretId: string, environment: string) =>
+		checkedAll(
+			x,
+			'versions',
+			await x.all<VersionRow>(
+				'SELECT * FROM versions WHERE tenant = ? AND secret_id = ? AND environment = ? ORDER BY version',
+				[tenant, secretId, environment],
+			),
 		),
-	insert: (x: SqlExecutor, r: VersionRow) =>
-		x.run(
-			`INSERT INTO versions (secret_id, tenant, environment, version, dek_id, iv, ciphertext, mac, created_at, created_by, reason, not_before, expires_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	insert: async (x: SqlExecutor, unsealed: Unsealed<VersionRow>) => {
+		const r = await sealed(x, 'versions', unsealed);
+		return x.run(
+			`INSERT INTO versions (secret_id, tenant, environment, version, dek_id, iv, ciphertext, mac, created_at, created_by, reason, not_before, expires_at, seal)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			[
 				r.secret_id,
 				r.tenant,
@@ -593,52 +874,124 @@ export const versions = {
 				r.reason,
 				r.not_before,
 				r.expires_at,
+				r.seal,
 			],
-		),
-	destroy: (
+		);
+	},
+	/** Seals and writes what destruction and re-encryption change: key, ciphertext, destruction. */
+	save: async (x: SqlExecutor, unsealed: Unsealed<VersionRow>) => {
+		const r = await sealed(x, 'versions', unsealed);
+		return x.run(
+			'UPDATE versions SET dek_id = ?, iv = ?, ciphertext = ?, mac = ?, destroyed_at = ?, seal = ? WHERE tenant = ? AND secret_id = ? AND environment = ? AND version = ?',
+			[
+				r.dek_id,
+				r.iv,
+				r.ciphertext,
+				r.mac,
+				r.destroyed_at,
+				r.seal,
+				r.tenant,
+				r.secret_id,
+				r.environment,
+				r.version,
+			],
+		);
+	},
+	/** Retention: the ciphertext is erased for good; the row keeps its metadata, sealed anew. */
+	destroy: async (
 		x: SqlExecutor,
 		tenant: string,
 		secretId: string,
 		environment: string,
 		version: number,
 		now: string,
-	) =>
-		x.run(
-			'UPDATE versions SET iv = NULL, ciphertext = NULL, mac = NULL, destroyed_at = ? WHERE tenant = ? AND secret_id = ? AND environment = ? AND version = ? AND destroyed_at IS NULL',
-			[now, tenant, secretId, environment, version],
-		),
-	/** Rows still encrypted under a data key other than `dekId`, for resumable re-encryption. */
-	notUnder: (x: SqlExecutor, tenant: string, dekId: string, limit: number) =>
-		x.all<VersionRow>(
-			'SELECT * FROM versions WHERE tenant = ? AND dek_id <> ? AND ciphertext IS NOT NULL LIMIT ?',
-			[tenant, dekId, limit],
+	) => {
+		const row = await versions.get(x, tenant, secretId, environment, version);
+		if (!row || row.destroyed_at !== null) return;
+		await versions.save(x, { ...row, iv: null, ciphertext: null, mac: null, destroyed_at: now });
+	},
+	/** Rows (destroyed ones too) under a data key other than `dekId`, for resumable re-encryption. */
+	notUnder: async (x: SqlExecutor, tenant: string, dekId: string, limit: number) =>
+		checkedAll(
+			x,
+			'versions',
+			await x.all<VersionRow>('SELECT * FROM versions WHERE tenant = ? AND dek_id <> ? LIMIT ?', [
+				tenant,
+				dekId,
+				limit,
+			]),
 		),
 	countNotUnder: async (x: SqlExecutor, tenant: string, dekId: string) =>
 		Number(
 			(await x.get<{ n: number }>(
-				'SELECT COUNT(*) AS n FROM versions WHERE tenant = ? AND dek_id <> ? AND ciphertext IS NOT NULL',
+				'SELECT COUNT(*) AS n FROM versions WHERE tenant = ? AND dek_id <> ?',
 				[tenant, dekId],
 			))!.n,
 		),
-	reseal: (
+};
+
+/**
+ * Re-sealing rows of the tables with a `seal_key` column under the tenant's active data key (after a
+ * re-encryption made a new one), and the count of rows of every table that still need a given data
+ * key: a key some row still needs is never deleted.
+ */
+const SEAL_KEY_TABLES = {
+	secrets: { where: 'id = ?', ids: (r: Record<string, unknown>) => [r.id] },
+	value_lines: {
+		where: 'secret_id = ? AND environment = ?',
+		ids: (r: Record<string, unknown>) => [r.secret_id, r.environment],
+	},
+	tokens: { where: 'jti = ?', ids: (r: Record<string, unknown>) => [r.jti] },
+} as const;
+
+export const seals = {
+	/**
+	 * Checks up to `limit` rows of `table` sealed under another key than the active `keyId` and
+	 * re-seals them under it; returns how many. `unsealedAreNew`: rows without a seal are sealed as
+	 * they are (only when a store written before seals existed is first opened).
+	 */
+	resealBatch: async (
 		x: SqlExecutor,
-		r: VersionRow,
-		dekId: string,
-		iv: Buffer,
-		ciphertext: Buffer,
-		mac: Buffer,
-	) =>
-		x.run(
-			'UPDATE versions SET dek_id = ?, iv = ?, ciphertext = ?, mac = ? WHERE tenant = ? AND secret_id = ? AND environment = ? AND version = ?',
-			[dekId, iv, ciphertext, mac, r.tenant, r.secret_id, r.environment, r.version],
-		),
-	/** Destroyed rows keep their metadata but no longer need a data key. */
-	rekeyDestroyed: (x: SqlExecutor, tenant: string, fromDek: string, toDek: string) =>
-		x.run('UPDATE versions SET dek_id = ? WHERE tenant = ? AND dek_id = ? AND ciphertext IS NULL', [
-			toDek,
-			tenant,
-			fromDek,
-		]),
+		table: keyof typeof SEAL_KEY_TABLES,
+		tenant: string,
+		keyId: string,
+		limit: number,
+		unsealedAreNew = false,
+	): Promise<number> => {
+		const rows = await x.all<{ tenant: string; seal: Uint8Array | null } & Record<string, unknown>>(
+			`SELECT * FROM ${table} WHERE tenant = ? AND (seal_key IS NULL OR seal_key <> ?) LIMIT ?`,
+			[tenant, keyId, limit],
+		);
+		const t = SEAL_KEY_TABLES[table];
+		for (const row of rows) {
+			if (!(unsealedAreNew && row.seal === null)) await checked(x, table, row);
+			const r = await sealed(x, table, row);
+			await x.run(`UPDATE ${table} SET seal = ?, seal_key = ? WHERE tenant = ? AND ${t.where}`, [
+				r.seal,
+				r.seal_key,
+				tenant,
+				...(t.ids(row) as string[]),
+			]);
+		}
+		return rows.length;
+	},
+	/** How many rows still need data key `keyId` (its value, its seal, or the chain head's seal). */
+	references: async (x: SqlExecutor, tenant: string, keyId: string) => {
+		const r = await x.get<{ n: number }>(
+			`SELECT (SELECT COUNT(*) FROM versions WHERE tenant = ? AND dek_id = ?)
+          + (SELECT COUNT(*) FROM signing_keys WHERE tenant = ? AND dek_id = ?)
+          + (SELECT COUNT(*) FROM secrets WHERE tenant = ? AND seal_key = ?)
+          + (SELECT COUNT(*) FROM value_lines WHERE tenant = ? AND seal_key = ?)
+          + (SELECT COUNT(*) FROM tokens WHERE tenant = ? AND seal_key = ?)
+          + (SELECT COUNT(*) FROM audit_heads WHERE tenant = ? AND dek_id = ?)
+          + (SELECT COUNT(*) FROM audit_checkpoints WHERE tenant = ? AND dek_id = ?) AS n`,
+			[
+				...[tenant, keyId, tenant, keyId, tenant, keyId, tenant, keyId],
+				...[tenant, keyId, tenant, keyId, tenant, keyId],
+			],
+		);
+		return Number(r!.n);
+	},
 };
 
 // ---- audit --------------------------------------------------------------------------------------
@@ -772,4 +1125,120 @@ export const journals = {
 		),
 	forget: (x: SqlExecutor, file: string) =>
 		x.run('DELETE FROM audit_journals WHERE file = ?', [file]),
+	/** Every file the database knows, with how far it was read and whether it is done with. */
+	all: (x: SqlExecutor) =>
+		x.all<{ file: string; ingested_to: number | string; state: 'open' | 'final' | 'legacy' }>(
+			'SELECT file, ingested_to, state FROM audit_journals ORDER BY file',
+		),
+	/** A new file is known before its first record is acknowledged (see AuditJournal.ensureFile). */
+	register: (x: SqlExecutor, file: string) =>
+		x.run(
+			"INSERT INTO audit_journals (file, ingested_to, state) VALUES (?, 0, 'open') ON CONFLICT (file) DO NOTHING",
+			[file],
+		),
+	/** Every record of the file is chained: it may be deleted once this commits, and never read again. */
+	finalize: (x: SqlExecutor, file: string, offset: number) =>
+		x.run(
+			"INSERT INTO audit_journals (file, ingested_to, state) VALUES (?, ?, 'final') ON CONFLICT (file) DO UPDATE SET ingested_to = excluded.ingested_to, state = 'final'",
+			[file, offset],
+		),
+};
+
+export interface AuditCheckpointRow {
+	tenant: string;
+	seq: number | string;
+	hash: string;
+	prev_seq: number | string;
+	archived_at: string;
+	archive_file: string;
+	archive_sha256: string;
+	dek_id: string;
+	mac: Uint8Array;
+}
+
+/** Where the stored chain starts once its beginning has been archived (see audit-archive.ts). */
+export const auditCheckpoints = {
+	latest: (x: SqlExecutor, tenant: string) =>
+		x.get<AuditCheckpointRow>(
+			'SELECT * FROM audit_checkpoints WHERE tenant = ? ORDER BY seq DESC LIMIT 1',
+			[tenant],
+		),
+	get: (x: SqlExecutor, tenant: string, seq: number) =>
+		x.get<AuditCheckpointRow>('SELECT * FROM audit_checkpoints WHERE tenant = ? AND seq = ?', [
+			tenant,
+			seq,
+		]),
+	all: (x: SqlExecutor, tenant: string) =>
+		x.all<AuditCheckpointRow>('SELECT * FROM audit_checkpoints WHERE tenant = ? ORDER BY seq', [
+			tenant,
+		]),
+	insert: (x: SqlExecutor, r: Omit<AuditCheckpointRow, 'mac'> & { mac: Buffer }) =>
+		x.run(
+			`INSERT INTO audit_checkpoints (tenant, seq, hash, prev_seq, archived_at, archive_file, archive_sha256, dek_id, mac)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			[
+				r.tenant,
+				Number(r.seq),
+				r.hash,
+				Number(r.prev_seq),
+				r.archived_at,
+				r.archive_file,
+				r.archive_sha256,
+				r.dek_id,
+				r.mac,
+			],
+		),
+	reseal: (x: SqlExecutor, tenant: string, seq: number, dekId: string, mac: Buffer) =>
+		x.run('UPDATE audit_checkpoints SET dek_id = ?, mac = ? WHERE tenant = ? AND seq = ?', [
+			dekId,
+			mac,
+			tenant,
+			seq,
+		]),
+	/** The first event at or after `fromSeq` whose time is `time` or later: where an archive stops. */
+	firstAtOrAfter: async (x: SqlExecutor, tenant: string, fromSeq: number, time: string) => {
+		const row = await x.get<{ seq: number | string | null }>(
+			'SELECT MIN(seq) AS seq FROM audit_events WHERE tenant = ? AND seq >= ? AND time >= ?',
+			[tenant, fromSeq, time],
+		);
+		return row?.seq === null || row?.seq === undefined ? null : Number(row.seq);
+	},
+	/** Archived events still in the table (a prune cut short), at most `limit` of them at a time. */
+	pruneBatch: (x: SqlExecutor, tenant: string, throughSeq: number, limit: number) =>
+		x.run(
+			'DELETE FROM audit_events WHERE tenant = ? AND seq IN (SELECT seq FROM audit_events WHERE tenant = ? AND seq <= ? ORDER BY seq LIMIT ?)',
+			[tenant, tenant, throughSeq, limit],
+		),
+};
+
+// ---- key rotation lease -------------------------------------------------------------------------
+
+export interface RotationLeaseRow {
+	tenant: string;
+	run_id: string;
+	holder: string;
+	actor: string;
+	started_at: string;
+	heartbeat_at: string;
+}
+
+/** One re-encryption per tenant at a time, across processes (see reencryptTenant). */
+export const rotationLeases = {
+	get: (x: SqlExecutor, tenant: string) =>
+		x.get<RotationLeaseRow>('SELECT * FROM key_rotations WHERE tenant = ?', [tenant]),
+	take: (x: SqlExecutor, r: RotationLeaseRow) =>
+		x.run(
+			`INSERT INTO key_rotations (tenant, run_id, holder, actor, started_at, heartbeat_at) VALUES (?, ?, ?, ?, ?, ?)
+       ON CONFLICT (tenant) DO UPDATE SET run_id = excluded.run_id, holder = excluded.holder, actor = excluded.actor,
+         started_at = excluded.started_at, heartbeat_at = excluded.heartbeat_at`,
+			[r.tenant, r.run_id, r.holder, r.actor, r.started_at, r.heartbeat_at],
+		),
+	heartbeat: (x: SqlExecutor, tenant: string, runId: string, now: string) =>
+		x.run('UPDATE key_rotations SET heartbeat_at = ? WHERE tenant = ? AND run_id = ?', [
+			now,
+			tenant,
+			runId,
+		]),
+	release: (x: SqlExecutor, tenant: string, runId: string) =>
+		x.run('DELETE FROM key_rotations WHERE tenant = ? AND run_id = ?', [tenant, runId]),
 };

@@ -1,14 +1,26 @@
 import type { Command } from 'commander';
 
+import { readFileSync, writeFileSync } from 'node:fs';
+
+import { SecretsError } from '../../core/errors';
 import type { AuditEvent } from '../../core/model';
+import { parseStatement } from '../../service/audit-archive';
+import { openEmbedded } from '../../service/config';
+import type { Caller, SecretsService } from '../../service/secrets-service';
 import { json, positiveInt, shortDate, table } from '../format';
 import { type CliIo, ExitCode } from '../io';
-import { type GlobalOptions, withService } from '../session';
+import {
+	type GlobalOptions,
+	callerFrom,
+	commandEnv,
+	serverUrl,
+	withService,
+} from '../session';
 
 export function registerAudit(program: Command, io: CliIo): void {
 	const audit = program
 		.command('audit')
-		.description('read and verify the audit trail (audit:read)');
+		.description('read, verify, anchor and archive the audit trail (audit:read; archive: admin)');
 	const g = (cmd: Command) => cmd.optsWithGlobals() as GlobalOptions;
 
 	audit
@@ -103,17 +115,134 @@ Example: who used the payment key last Tuesday, in which workflow run?
 		.description(
 			'check the hash chain: exits 1 and names the first broken link if an event was changed or removed',
 		)
+		.option(
+			'--checkpoint <file>',
+			'also check that the chain still holds the event a statement from `audit checkpoint` vouches for (local store only)',
+		)
+		.option(
+			'--archive <file>',
+			'check an archive written by `audit archive` instead: alone, and that it links to the store (local store only)',
+		)
 		.option('--json', 'print JSON')
-		.action(async (o: { json?: boolean }, cmd: Command) => {
-			const result = await withService(io, g(cmd), (service, caller) =>
-				service.verifyAudit(caller),
-			);
+		.action(async (o: { checkpoint?: string; archive?: string; json?: boolean }, cmd: Command) => {
+			if (o.archive) {
+				const r = await withLocalService(io, g(cmd), 'audit verify --archive', (service, caller) =>
+					service.verifyArchive(caller, o.archive!),
+				);
+				if (o.json) io.out(json(r));
+				else if (r.ok)
+					io.out(`Archive intact: events ${r.fromSeq}-${r.throughSeq} (${r.events}), linked to the store.\n`);
+				else io.out(`Archive BROKEN: ${r.problem}.\n`);
+				if (!r.ok) throw new ExitCode(1);
+				return;
+			}
+			const checkpoint = o.checkpoint
+				? parseStatement(readText(o.checkpoint), o.checkpoint)
+				: undefined;
+			const result = checkpoint
+				? await withLocalService(io, g(cmd), 'audit verify --checkpoint', (service, caller) =>
+						service.verifyAudit(caller, { checkpoint }),
+					)
+				: await withService(io, g(cmd), (service, caller) => service.verifyAudit(caller));
 			if (o.json) io.out(json(result));
-			else if (result.ok) io.out(`Audit trail intact: ${result.events} events.\n`);
-			else
+			else if (result.ok) {
+				const archived = result.archivedThrough
+					? ` (events 1-${result.archivedThrough} archived)`
+					: '';
+				const anchor =
+					'checkpoint' in result && result.checkpoint
+						? result.checkpoint.found === 'in-store'
+							? ` Checkpoint of event ${result.checkpoint.seq} found.`
+							: ` Checkpoint of event ${result.checkpoint.seq} is in an archive: check it with --archive.`
+						: '';
+				io.out(`Audit trail intact: ${result.events} events${archived}.${anchor}\n`);
+			} else
 				io.out(
 					`Audit trail BROKEN at event ${result.brokenAt!.seq}${result.brokenAt!.id ? ` (${result.brokenAt!.id})` : ''}: ${result.brokenAt!.problem}. ${result.events} events before it are intact.\n`,
 				);
 			if (!result.ok) throw new ExitCode(1);
 		});
+
+	audit
+		.command('checkpoint')
+		.description(
+			"print a statement of the chain's last event signed with the tenant's key: keep it outside the store, " +
+				'and `audit verify --checkpoint FILE` later fails if the chain was rolled back or rewritten (audit:read)',
+		)
+		.option('--out <file>', 'write the statement to this file instead of standard output')
+		.action(async (o: { out?: string }, cmd: Command) => {
+			const statement = await withLocalService(io, g(cmd), 'audit checkpoint', (service, caller) =>
+				service.auditCheckpoint(caller),
+			);
+			const text = `${JSON.stringify(statement)}\n`;
+			if (o.out) {
+				writeFileSync(o.out, text, { mode: 0o644, flag: 'wx' });
+				io.err(`Checkpoint of event ${statement.seq} written to ${o.out}.\n`);
+			} else io.out(text);
+		});
+
+	audit
+		.command('archive')
+		.description(
+			'move the events before a date to a file (verifiable on its own) and remove them from the store (admin)',
+		)
+		.requiredOption('--before <date>', 'archive every event before the first one at or after this date')
+		.requiredOption('--out <file>', 'the archive file to write (JSONL); a new name for each archive')
+		.option('--json', 'print JSON')
+		.addHelpText(
+			'after',
+			`
+The file is written and synced to disk before any event is removed. If the command is stopped, run it
+again with the same arguments: it finishes the work and loses nothing. Keep every archive file: together
+with the store they are the whole trail. Check one with \`n8n-secrets audit verify --archive FILE\`.
+Example:
+  n8n-secrets audit archive --before 2026-01-01 --out audit-2025.jsonl`,
+		)
+		.action(async (o: { before: string; out: string; json?: boolean }, cmd: Command) => {
+			const r = await withLocalService(io, g(cmd), 'audit archive', (service, caller) =>
+				service.archiveAudit(caller, { before: o.before, out: o.out }),
+			);
+			if (o.json) io.out(json(r));
+			else if (r.archived === 0) io.out(`No events before ${o.before} left to archive.\n`);
+			else
+				io.out(
+					`Archived events ${r.fromSeq}-${r.throughSeq} (${r.archived}) to ${r.file} (sha256 ${r.sha256}) and removed them from the store.\n`,
+				);
+		});
+}
+
+function readText(file: string): string {
+	try {
+		return readFileSync(file, 'utf8');
+	} catch (err) {
+		throw new SecretsError(
+			'INVALID_INPUT',
+			`Cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? String(err)}.`,
+		);
+	}
+}
+
+/**
+ * Commands that read or write files beside the store (archives, checkpoints checked against it) run
+ * on the store's host, against the local store.
+ */
+async function withLocalService<T>(
+	io: CliIo,
+	global: GlobalOptions,
+	what: string,
+	fn: (service: SecretsService, caller: Caller) => Promise<T>,
+): Promise<T> {
+	if (serverUrl(io, global))
+		throw new SecretsError(
+			'INVALID_INPUT',
+			`\`${what}\` works on the local store only (it reads or writes files on this host): run it where the ` +
+				'store is, without --url or N8N_SECRETS_URL.',
+		);
+	const caller = callerFrom(io, global);
+	const service = await openEmbedded(commandEnv(io, global));
+	try {
+		return await fn(service, caller);
+	} finally {
+		await service.close();
+	}
 }
