@@ -305,6 +305,11 @@ export interface VerifyResult {
 	events: number;
 	/** Events up to this sequence number were archived (`audit archive`); the chain is checked from there. */
 	archivedThrough?: number;
+	/**
+	 * Integrity failures the chain records (a journal record that failed its seal, a journal file
+	 * deleted before it was read): the chain is intact, but what it records needs looking at.
+	 */
+	integrityAlarms?: number;
 	/** The first broken link, when there is one. */
 	brokenAt?: { seq: number; id: string | null; problem: string };
 }
@@ -355,12 +360,14 @@ export async function verifyChain(
 	let prevHash = GENESIS_HASH;
 	let expectSeq = 1;
 	let count = 0;
+	let alarms = 0;
 	const checkpoint = await auditCheckpoints.latest(x, tenant);
 	const archived = checkpoint ? Number(checkpoint.seq) : 0;
 	const result = (ok: boolean, brokenAt?: VerifyResult['brokenAt']): VerifyResult => ({
 		ok,
 		events: count,
 		...(checkpoint ? { archivedThrough: archived } : {}),
+		...(alarms > 0 ? { integrityAlarms: alarms } : {}),
 		...(brokenAt ? { brokenAt } : {}),
 	});
 	if (checkpoint) {
@@ -408,6 +415,7 @@ export async function verifyChain(
 					problem: 'the event was changed after it was written',
 				});
 			}
+			if (e.outcome === 'failure' && e.reason?.startsWith('INTEGRITY_ERROR')) alarms++;
 			prevHash = e.hash;
 			expectSeq++;
 			count++;

@@ -80,6 +80,12 @@ export function journalError(dir: string, err: unknown): unknown {
 	return err;
 }
 
+/**
+ * Files some journal of this process writes to or is creating: several services can be open in one
+ * process (one per store connection), and another's file is not an orphan because it has our pid.
+ */
+const liveFiles = new Set<string>();
+
 export class AuditJournal {
 	private fd: number | null = null;
 	private file: string | null = null;
@@ -123,8 +129,12 @@ export class AuditJournal {
 		// host-pid-random: unique, and names a local process whose liveness can be checked.
 		const file = `${hostname()}-${process.pid}-${randomUUID()}.jsonl`;
 		this.creating = file;
+		liveFiles.add(file);
 		try {
 			await this.createRegistered(file, register);
+		} catch (err) {
+			liveFiles.delete(file);
+			throw err;
 		} finally {
 			this.creating = null;
 		}
@@ -206,6 +216,7 @@ export class AuditJournal {
 	private retire(): void {
 		if (this.fd === null) return;
 		closeSync(this.fd);
+		liveFiles.delete(this.file!);
 		this.retired.add(this.file!);
 		this.fd = null;
 		this.file = null;
@@ -269,9 +280,9 @@ export class AuditJournal {
 		if (file === this.file || file === this.creating) return false;
 		const m = /^(.*)-(\d+)-[0-9a-f-]{36}\.jsonl$/.exec(file);
 		if (!m || m[1] !== hostname()) return false;
-		// Our pid but not one of our files: an earlier process that had the same pid (a container's
-		// process ids repeat after a restart).
-		if (Number(m[2]) === process.pid) return true;
+		// Our pid but no journal of this process writes to it: an earlier process that had the same
+		// pid (a container's process ids repeat after a restart).
+		if (Number(m[2]) === process.pid) return !liveFiles.has(file);
 		try {
 			process.kill(Number(m[2]), 0);
 			return false;
@@ -292,6 +303,8 @@ export class AuditJournal {
 
 	close(): void {
 		if (this.fd !== null) closeSync(this.fd);
+		if (this.file) liveFiles.delete(this.file);
 		this.fd = null;
+		this.file = null;
 	}
 }

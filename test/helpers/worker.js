@@ -27,6 +27,29 @@ async function main() {
 		await service.close();
 		return;
 	}
+	if (WORKER_MODE === 'use-numbered') {
+		// Each use names its number (executionId), so the parent can tell that every acknowledged one
+		// is chained exactly once; yielding to the event loop lets the journal's ingest timer run.
+		for (let i = 1; count === 0 || i <= count; i++) {
+			await service.use(
+				{ token: WORKER_TOKEN, context: { workflowId: `worker-${WORKER_ID}`, executionId: String(i) } },
+				target,
+			);
+			process.stdout.write(`${i}\n`);
+			if (i % 5 === 0) await new Promise((resolve) => setTimeout(resolve, 1));
+		}
+		await service.close();
+		return;
+	}
+	if (WORKER_MODE === 'archive') {
+		const r = await service.archiveAudit(
+			{ token: WORKER_TOKEN },
+			{ before: process.env.WORKER_BEFORE, out: process.env.WORKER_OUT },
+		);
+		await service.close();
+		process.stdout.write(`${JSON.stringify(r)}\n`);
+		return;
+	}
 	if (WORKER_MODE === 'use-loop') {
 		for (let i = 1; ; i++) {
 			await service.use(caller, target);

@@ -29,6 +29,7 @@ export function registerAudit(program: Command, io: CliIo): void {
 		.option('--secret <name>', 'only events about this secret')
 		.option('--action <action>', 'only this action (use, reveal, deny, rotate, …)')
 		.option('--actor <subject>', 'only events by this token subject')
+		.option('--outcome <outcome>', 'only success, denied or failure')
 		.option('--workflow-id <id>', 'only events from this n8n workflow')
 		.option('--execution-id <id>', 'only events from this n8n execution')
 		.option('--since <iso>', 'only events at or after this time')
@@ -47,6 +48,7 @@ Example: who used the payment key last Tuesday, in which workflow run?
 					secret?: string;
 					action?: string;
 					actor?: string;
+					outcome?: 'success' | 'denied' | 'failure';
 					workflowId?: string;
 					executionId?: string;
 					since?: string;
@@ -64,6 +66,7 @@ Example: who used the payment key last Tuesday, in which workflow run?
 							secret: o.secret,
 							action: o.action,
 							actor: o.actor,
+							outcome: o.outcome,
 							workflowId: o.workflowId,
 							executionId: o.executionId,
 							since: o.since,
@@ -155,7 +158,10 @@ Example: who used the payment key last Tuesday, in which workflow run?
 							? ` Checkpoint of event ${result.checkpoint.seq} found.`
 							: ` Checkpoint of event ${result.checkpoint.seq} is in an archive: check it with --archive.`
 						: '';
-				io.out(`Audit trail intact: ${result.events} events${archived}.${anchor}\n`);
+				const alarms = result.integrityAlarms
+					? ` It records ${result.integrityAlarms} integrity failures: see \`n8n-secrets audit list --outcome failure\`.`
+					: '';
+				io.out(`Audit trail intact: ${result.events} events${archived}.${anchor}${alarms}\n`);
 			} else
 				io.out(
 					`Audit trail BROKEN at event ${result.brokenAt!.seq}${result.brokenAt!.id ? ` (${result.brokenAt!.id})` : ''}: ${result.brokenAt!.problem}. ${result.events} events before it are intact.\n`,
