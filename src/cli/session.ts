@@ -2,10 +2,10 @@
 import { readFileSync } from 'node:fs';
 
 import { RemoteSecrets } from '../client/remote-secrets';
-import { SecretsError } from '../core/errors';
+import { SecretsError, toSecretsError } from '../core/errors';
 import type { SecretsApi } from '../service/api';
 import { openEmbedded } from '../service/config';
-import type { Caller } from '../service/secrets-service';
+import { type Caller, SecretsService } from '../service/secrets-service';
 import type { CliIo } from './io';
 
 export interface GlobalOptions {
@@ -43,7 +43,8 @@ export function callerFrom(io: CliIo, global: GlobalOptions): Caller {
 
 /**
  * Opens the store (or, with `--url`, a client of the server), runs `fn` as the caller, and closes it
- * whatever happens.
+ * whatever happens. A command whose work is done (committed, or a value audited before it was shown)
+ * does not fail because closing did: see `closeAfter`.
  */
 export async function withService<T>(
 	io: CliIo,
@@ -55,11 +56,39 @@ export async function withService<T>(
 	const service: SecretsApi = url
 		? openRemote(io, url)
 		: await openEmbedded(commandEnv(io, global));
+	if (service instanceof SecretsService) noteReadOnly(io, service);
+	let result: T;
 	try {
-		return await fn(service, caller);
-	} finally {
-		await service.close();
+		result = await fn(service, caller);
+	} catch (err) {
+		// The command's own error is the one to report, not a failure to close after it.
+		await service.close().catch(() => undefined);
+		throw err;
 	}
+	await closeAfter(io, service);
+	return result;
+}
+
+/**
+ * Closes the store after a command succeeded. Closing chains the audit journal, which a full disk can
+ * refuse; the records stay in the journal (they were written before any value was shown) and the
+ * next process that can write chains them. The command has done its work and may have printed a
+ * value, so this is a warning on stderr, never a failure (a shown value with exit 1 would be a lie
+ * to scripts: they would retry, and reveal again).
+ */
+export async function closeAfter(io: CliIo, service: { close(): Promise<void> }): Promise<void> {
+	try {
+		await service.close();
+	} catch (err) {
+		const e = toSecretsError(err);
+		io.err(`warning ${e.code}: closing the store failed after the command completed: ${e.message}\n`);
+	}
+}
+
+/** On stderr: the store can only be read, and why (each change would fail with that error). */
+export function noteReadOnly(io: CliIo, service: SecretsService): void {
+	const reason = service.readOnlyReason;
+	if (reason) io.err(`note ${reason.code}: the store is open read-only. ${reason.message}\n`);
 }
 
 /** Reads a value from standard input, dropping one trailing newline (from `echo` or a here-doc). */

@@ -62,10 +62,12 @@ function decodeKey(text: string, source: string): Buffer {
 	const trimmed = text.trim();
 	const key = Buffer.from(trimmed, 'base64');
 	if (key.length !== KEY_BYTES || !/^[A-Za-z0-9+/]+={0,2}$/.test(trimmed)) {
+		// No usable key was given: the same code as no key at all, whatever the store expects.
 		throw new SecretsError(
-			'INVALID_INPUT',
-			`The master key from ${source} must be ${KEY_BYTES} random bytes in base64 (44 characters). ` +
-				'Create one with: openssl rand -base64 32',
+			'MASTER_KEY_MISSING',
+			`The master key from ${source} is not a key: it must be ${KEY_BYTES} random bytes in base64 ` +
+				'(44 characters; create one with: openssl rand -base64 32). A passphrase goes in ' +
+				'N8N_SECRETS_PASSPHRASE instead.',
 		);
 	}
 	return key;
@@ -103,14 +105,21 @@ export const SCRYPT_PARAMS = { N: 2 ** 17, r: 8, p: 1, maxmem: 256 * 1024 * 1024
 
 export function passphraseKeyProvider(passphrase: string, source = 'passphrase'): KeyProvider {
 	if (passphrase.length < 12) {
-		throw new SecretsError('INVALID_INPUT', `The ${source} must be at least 12 characters long.`);
+		throw new SecretsError(
+			'MASTER_KEY_MISSING',
+			`The passphrase from ${source} is too short to be a master key: at least 12 characters.`,
+		);
 	}
 	return {
 		source,
 		needsSalt: true,
 		open: async (salt) => {
 			if (!salt)
-				throw new SecretsError('INTERNAL', 'A passphrase needs the store salt to derive the key.');
+				throw new SecretsError(
+					'WRONG_MASTER_KEY',
+					`The master key from ${source} is a passphrase, but this store was created with a raw key ` +
+						'(N8N_SECRETS_MASTER_KEY or N8N_SECRETS_MASTER_KEY_FILE); nothing was changed.',
+				);
 			const key = await scrypt(passphrase.normalize('NFKC'), salt, KEY_BYTES, SCRYPT_PARAMS);
 			return new RawMasterKey(key, source);
 		},

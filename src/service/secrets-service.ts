@@ -592,10 +592,19 @@ export class SecretsService {
 			return await fn(p);
 		} catch (caught) {
 			// A full disk or read-only mount met outside the driver (the audit journal's files) is coded too.
-			const err =
+			let err =
 				this.driver.dialect === 'sqlite'
 					? (storageFault(this.driver.location, caught) ?? caught)
 					: caught;
+			if ((what.action === 'reveal' || what.action === 'use') && isStorageFault(err)) {
+				const e = err as SecretsError;
+				err = new SecretsError(
+					e.code,
+					`No value was handed out: every ${what.action} is audited before the value is, and the audit ` +
+						`record cannot be written. ${e.message}`,
+					{ cause: e, details: e.details },
+				);
+			}
 			const denied =
 				err instanceof SecretsError && (DENIAL_CODES.has(err.code) || err.code === 'TOKEN_REVOKED');
 			// Reads record only their denials and tampered rows; writes and value resolutions record

@@ -3,6 +3,8 @@
  * it to its engine (node:sqlite here, pg for the scaled store) so both run the same queries.
  */
 
+import type { SecretsError } from '../core/errors';
+
 export type SqlParam = string | number | bigint | Buffer | Uint8Array | null;
 
 export interface SqlExecutor {
@@ -42,6 +44,11 @@ export interface SqlDriver extends SqlExecutor {
 	changeCounter(): Promise<string | null>;
 	/** Folder for the audit journal of a file-based store; null to write audit events directly. */
 	readonly journalDir: string | null;
+	/**
+	 * Set when the store could only be opened for reading (a full disk, a read-only mount, files that
+	 * are not writable): the error every write fails with, naming the cause and the fix.
+	 */
+	readonly readOnlyReason?: SecretsError;
 	/** Runs several DDL statements in one string (migrations). */
 	exec(sql: string): Promise<void>;
 	close(): Promise<void>;

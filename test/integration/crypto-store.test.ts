@@ -209,8 +209,9 @@ describe('master key', () => {
 		expect(() =>
 			keyProviderFromEnv({ N8N_SECRETS_MASTER_KEY: 'a', N8N_SECRETS_PASSPHRASE: 'b'.repeat(20) }),
 		).toThrow(expect.objectContaining({ code: 'INVALID_INPUT' }));
+		// A key that is not a key is no usable key: MASTER_KEY_MISSING, like none at all.
 		return expect(rawKeyProvider('c2hvcnQ=', 'test').open(null)).rejects.toMatchObject({
-			code: 'INVALID_INPUT',
+			code: 'MASTER_KEY_MISSING',
 		});
 	});
 

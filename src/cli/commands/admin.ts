@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 
-import { keyProviderFromEnv } from '../../crypto/master-key';
+import { type KeyProvider, keyProviderFromEnv } from '../../crypto/master-key';
 import { openDriver, openEmbedded, storeLocation } from '../../service/config';
 import { PostgresDriver } from '../../store/postgres/postgres-driver';
 import { SecretsService } from '../../service/secrets-service';
@@ -8,7 +8,41 @@ import { json } from '../format';
 import type { CliIo } from '../io';
 import type { RemoteSecrets } from '../../client/remote-secrets';
 import { SecretsError } from '../../core/errors';
-import { type GlobalOptions, commandEnv, serverUrl, withService } from '../session';
+import {
+	type GlobalOptions,
+	closeAfter,
+	commandEnv,
+	noteReadOnly,
+	serverUrl,
+	withService,
+} from '../session';
+
+/**
+ * A rotation that switched the master key and was then interrupted (killed during re-encryption) is
+ * resumed with the NEW key as the current one. Started again as the first time (old key current, new
+ * key in N8N_SECRETS_NEW_*), the old key is refused as retired: when the new key opens the store, say
+ * exactly how to resume.
+ */
+async function resumeAdvice(
+	env: NodeJS.ProcessEnv,
+	newKey: KeyProvider,
+	err: unknown,
+): Promise<unknown> {
+	if (!(err instanceof SecretsError) || err.code !== 'WRONG_MASTER_KEY') return err;
+	const opened = await SecretsService.open(openDriver(env), newKey).catch(() => undefined);
+	if (!opened) return err;
+	await opened.close().catch(() => undefined);
+	const newVar = newKey.source;
+	const currentVar = newVar.replace('N8N_SECRETS_NEW_', 'N8N_SECRETS_');
+	return new SecretsError(
+		'WRONG_MASTER_KEY',
+		`The store already uses the new master key from ${newVar}: an earlier \`key rotate\` switched to it ` +
+			`(and was interrupted if it was re-encrypting). The key in the current variables is retired. To ` +
+			`finish, run \`n8n-secrets key rotate --reencrypt\` with the new key as the current key (${currentVar}) ` +
+			`and without ${newVar}; restart every process with the new key. Nothing was changed.`,
+		{ cause: err, details: { reason: 'rotation already switched the key' } },
+	);
+}
 
 export function registerAdmin(program: Command, io: CliIo): void {
 	const g = (cmd: Command) => cmd.optsWithGlobals() as GlobalOptions;
@@ -42,7 +76,8 @@ Example:
 					subject: o.subject,
 					ttl: o.ttl,
 				});
-				await result.service.close();
+				// The store and the token are committed: closing cannot take them back (see closeAfter).
+				await closeAfter(io, result.service);
 				const path = storeLocation(env);
 				if (o.json) {
 					io.out(
@@ -170,7 +205,11 @@ With --url it re-encrypts only the tenant of the admin token given.`,
 			}
 			const newKey = hasNew ? keyProviderFromEnv(env, 'N8N_SECRETS_NEW_') : undefined;
 			// Store-wide: the master key's holder acts here, on the store's host, with no tenant token.
-			const service = await openEmbedded(env);
+			const service = await openEmbedded(env).catch(async (err: unknown) => {
+				throw newKey ? await resumeAdvice(env, newKey, err) : err;
+			});
+			noteReadOnly(io, service);
+			let done = false;
 			try {
 				let lastTenant = '';
 				const r = await service.rotateMasterKey({
@@ -189,8 +228,10 @@ With --url it re-encrypts only the tenant of the admin token given.`,
 						`Master key replaced: ${r.rewrapped} data key(s) re-wrapped. Use the new key from now on.\n`,
 					);
 				if (o.reencrypt) io.out(`Re-encrypted ${r.reencrypted} value(s) under new data keys.\n`);
+				done = true;
 			} finally {
-				await service.close();
+				if (done) await closeAfter(io, service);
+				else await service.close().catch(() => undefined);
 			}
 		});
 

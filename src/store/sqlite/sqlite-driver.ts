@@ -1,9 +1,17 @@
-import { closeSync, mkdirSync, openSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
+import { pathToFileURL } from 'node:url';
 
 import { SecretsError } from '../../core/errors';
 import type { Durability, SqlDriver, SqlExecutor, SqlParam, TransactionOptions } from '../sql';
+import {
+	SQLITE_READONLY,
+	sqlitePrimaryCode,
+	storageFault,
+	withoutReadsNote,
+	writeProblem,
+} from './storage-faults';
 
 export interface SqliteOptions {
 	/** How long a writer waits for another process's write lock before STORE_BUSY. */
@@ -44,25 +52,42 @@ export class SqliteDriver implements SqlDriver {
 	private commits = 0;
 	readonly journalDir: string | null;
 
+	/**
+	 * Why this store can only be read (full disk, read-only mount, files or folder not writable), or
+	 * undefined when it is writable. Every write transaction then fails with this error, before it
+	 * starts; reads work.
+	 */
+	readonly readOnlyReason: SecretsError | undefined;
+
 	constructor(
 		readonly location: string,
 		options: SqliteOptions = {},
 	) {
-		if (location !== ':memory:') {
-			mkdirSync(dirname(location), { recursive: true, mode: 0o700 });
-			// SQLite would create the file 0644 under the usual umask, and it gives the -wal and -shm
-			// files the database's own mode: created here first, 0600, all three are the owner's alone.
-			closeSync(openSync(location, 'a', 0o600));
-		}
 		const timeout = options.busyTimeoutMs ?? 10_000;
 		this.journalDir = location === ':memory:' ? null : `${location}-audit`;
-		this.db = new DatabaseSync(location, { timeout });
 		this.durability = options.durability ?? 'process';
-		this.db.exec(`PRAGMA busy_timeout = ${timeout}`);
-		this.db.exec('PRAGMA journal_mode = WAL');
-		this.db.exec('PRAGMA foreign_keys = ON');
 		this.syncMode = 'FULL';
-		this.db.exec('PRAGMA synchronous = FULL');
+		let fault = location === ':memory:' ? undefined : prepareFile(location);
+		if (!fault) {
+			try {
+				this.db = openWritable(location, timeout);
+				this.readOnlyReason = undefined;
+				return;
+			} catch (err) {
+				fault = storageFault(location, err);
+				if (!fault) throw err;
+			}
+		}
+		this.db = openReadOnly(location, timeout, fault);
+		this.readOnlyReason = fault;
+	}
+
+	/** The coded error for what SQLite or the file system threw; anything else unchanged. */
+	private fault(err: unknown): unknown {
+		if (err instanceof SecretsError || this.location === ':memory:') return err;
+		if (this.readOnlyReason && sqlitePrimaryCode(err) === SQLITE_READONLY)
+			return copyError(this.readOnlyReason, err);
+		return storageFault(this.location, err) ?? err;
 	}
 
 	private statement(sql: string): StatementSync {
@@ -86,7 +111,11 @@ export class SqliteDriver implements SqlDriver {
 	};
 
 	private serialize<T>(fn: () => Promise<T>): Promise<T> {
-		const next = this.queue.then(fn, fn);
+		const run = () =>
+			fn().catch((err: unknown) => {
+				throw this.fault(err);
+			});
+		const next = this.queue.then(run, run);
 		this.queue = next.catch(() => undefined);
 		return next;
 	}
@@ -121,6 +150,7 @@ export class SqliteDriver implements SqlDriver {
 		durability: Durability = 'full',
 		options: TransactionOptions = {},
 	): Promise<T> {
+		if (this.readOnlyReason) return Promise.reject(copyError(this.readOnlyReason));
 		return this.serializeWrite(async () => {
 			// In WAL mode, NORMAL still writes the commit to the WAL file before returning (it survives a
 			// killed process); FULL also fsyncs it. Switching per transaction keeps value changes durable
@@ -175,5 +205,102 @@ export class SqliteDriver implements SqlDriver {
 			this.statements.clear();
 			if (this.db.isOpen) this.db.close();
 		});
+	}
+}
+
+/** A fresh error (with this call's stack) carrying a recorded fault's code, message and details. */
+function copyError(reason: SecretsError, cause: unknown = reason.cause): SecretsError {
+	return new SecretsError(reason.code, reason.message, { cause, details: reason.details });
+}
+
+/**
+ * Creates the folder (0700) and, for a new store, the database file (0600: SQLite would create it 0644
+ * under the usual umask, and it gives the -wal and -shm files the database's own mode). For an
+ * existing store, returns why it cannot be written, if it cannot: then it is opened read-only without
+ * first letting SQLite create -wal and -shm files it could not use (or would create 0444 from a 0444
+ * database, which a later `chmod` of the database alone does not fix).
+ */
+function prepareFile(location: string): SecretsError | undefined {
+	try {
+		mkdirSync(dirname(location), { recursive: true, mode: 0o700 });
+		if (!existsSync(location)) {
+			closeSync(openSync(location, 'a', 0o600));
+			return undefined;
+		}
+	} catch (err) {
+		const fault = storageFault(location, err);
+		if (!fault) throw err;
+		throw new SecretsError(
+			fault.code,
+			`Cannot create the secrets store at ${location}. ${withoutReadsNote(fault.message)}`,
+			{ cause: err, details: fault.details },
+		);
+	}
+	return writeProblem(location);
+}
+
+function openWritable(location: string, timeout: number): DatabaseSync {
+	const db = new DatabaseSync(location, { timeout });
+	try {
+		db.exec(`PRAGMA busy_timeout = ${timeout}`);
+		// Entering WAL mode reads the database and maps -shm: a full disk or read-only files fail here.
+		db.exec('PRAGMA journal_mode = WAL');
+		db.exec('PRAGMA foreign_keys = ON');
+		db.exec('PRAGMA synchronous = FULL');
+		return db;
+	} catch (err) {
+		if (db.isOpen) db.close();
+		throw err;
+	}
+}
+
+function fileSize(path: string): number {
+	try {
+		return statSync(path).size;
+	} catch {
+		return -1;
+	}
+}
+
+/**
+ * A connection that only reads, for a store that cannot be written. With -wal or -shm present (a
+ * process has the store open, or crashed with changes in the WAL) SQLite's read-only mode shares them
+ * with the other processes. With neither (or only the empty leftovers of a failed open) the database
+ * file alone holds every commit, and it is opened `immutable`: no locks, no -shm to create, which a
+ * full disk or a read-only mount would refuse. A WAL with content that cannot be read without a -shm
+ * is refused rather than read stale.
+ */
+function openReadOnly(location: string, timeout: number, reason: SecretsError): DatabaseSync {
+	const walBytes = fileSize(`${location}-wal`);
+	const shared = walBytes > 0 || fileSize(`${location}-shm`) >= 0;
+	const attempt = (immutable: boolean): DatabaseSync => {
+		const db = immutable
+			? new DatabaseSync(`${pathToFileURL(location).href}?immutable=1`, { readOnly: true })
+			: new DatabaseSync(location, { readOnly: true, timeout });
+		try {
+			if (!immutable) db.exec(`PRAGMA busy_timeout = ${timeout}`);
+			db.prepare('SELECT count(*) AS n FROM sqlite_master').get();
+			return db;
+		} catch (err) {
+			if (db.isOpen) db.close();
+			throw err;
+		}
+	};
+	try {
+		return attempt(!shared);
+	} catch (err) {
+		if (shared && walBytes <= 0) {
+			try {
+				return attempt(true);
+			} catch {
+				// Reported below, with the reason the store is not writable.
+			}
+		}
+		throw new SecretsError(
+			reason.code,
+			`${withoutReadsNote(reason.message)} The store cannot even be read until then ` +
+				`(SQLite: ${(err as Error).message}${walBytes > 0 ? `; ${location}-wal holds changes not yet in the database file` : ''}).`,
+			{ cause: err, details: reason.details },
+		);
 	}
 }
