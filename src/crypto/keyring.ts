@@ -51,6 +51,8 @@ export class DataKey {
 	private readonly macKey: KeyObject;
 	/** Keys the MAC on the audit chain's head, so a rewritten chain cannot be re-sealed without it. */
 	readonly auditKey: KeyObject;
+	/** Keys the seals on the rows that decide which value is served and to whom (see row-seals.ts). */
+	readonly rowKey: KeyObject;
 
 	constructor(
 		readonly tenant: string,
@@ -60,6 +62,7 @@ export class DataKey {
 		this.key = secretKey(key);
 		this.macKey = deriveKey(key, `n8n-secrets/value-mac/v1|${tenant}`);
 		this.auditKey = deriveKey(key, `n8n-secrets/audit-head/v1|${tenant}`);
+		this.rowKey = deriveKey(key, `n8n-secrets/row-seal/v1|${tenant}`);
 	}
 
 	encryptValue(slot: ValueSlot, plaintext: string): EncryptedValue {

@@ -729,7 +729,7 @@ export const secrets = {
 			x,
 			'secrets',
 			await x.all<SecretRow>(
-				'SELECT * FROM secrets WHERE tenant = ? AND deleted_at IS NOT NULL AND deleted_at < ?',
+				'SELECT * FROM secrets WHERE tenant = ? AND deleted_at IS NOT NULL AND deleted_at < ? ORDER BY name',
 				[tenant, before],
 			),
 		),

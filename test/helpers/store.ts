@@ -8,7 +8,13 @@ import { Client } from 'pg';
 
 import { rawKeyProvider, type KeyProvider } from '../../src/crypto/master-key';
 import { PostgresDriver, numberPlaceholders } from '../../src/store/postgres/postgres-driver';
-import type { SqlDriver } from '../../src/store/sql';
+import type { SqlDriver, SqlParam } from '../../src/store/sql';
+import { computeSeal, type SealedTable } from '../../src/store/row-seals';
+import {
+	activeDataKey,
+	loadDataKey,
+	openKeys,
+} from '../../src/service/store-keys';
 import { SqliteDriver } from '../../src/store/sqlite/sqlite-driver';
 import { SecretsService, type ServiceOptions } from '../../src/service/secrets-service';
 
@@ -59,6 +65,11 @@ export interface TestStore {
 	dump(): Promise<Buffer[]>;
 	/** Runs one statement on the store directly, as an attacker or a broken disk would. */
 	sql(statement: string, ...params: (string | number | Uint8Array)[]): Promise<unknown[]>;
+	/**
+	 * Runs one statement and then re-seals every row with the master key: what an older release or a
+	 * legitimate writer would leave, for tests about the rows' contents rather than about tampering.
+	 */
+	sealedSql(statement: string, ...params: (string | number | Uint8Array)[]): Promise<unknown[]>;
 	key: KeyProvider;
 	/** The master key as N8N_SECRETS_MASTER_KEY would hold it, for child processes. */
 	keyBase64: string;
@@ -135,6 +146,14 @@ export async function createTestStore(
 			kind === 'postgres'
 				? pgSql(schema!, statement, ...params)
 				: Promise.resolve(rawSql(path, statement, ...params)),
+		async sealedSql(statement, ...params) {
+			const rows =
+				kind === 'postgres'
+					? await pgSql(schema!, statement, ...params)
+					: rawSql(path, statement, ...params);
+			await resealEverything(driver(), key);
+			return rows;
+		},
 		key,
 		keyBase64,
 		clock,
@@ -199,3 +218,51 @@ export async function pgSql(
 		await client.end();
 	}
 }
+
+/** Re-seals every sealed row of the store as it now is (see TestStore.sealedSql). */
+async function resealEverything(driver: SqlDriver, key: KeyProvider): Promise<void> {
+	const { keyring } = await openKeys(driver, key, false, new Date().toISOString());
+	try {
+		await driver.transaction(async (raw) => {
+			for (const { id: tenant } of await raw.all<{ id: string }>('SELECT id FROM tenants')) {
+				const active = await activeDataKey(raw, keyring, tenant);
+				const update = async (table: SealedTable, where: string, ids: (r: Row) => unknown[]) => {
+					for (const r of await raw.all<Row>(`SELECT * FROM ${table} WHERE tenant = ?`, [tenant])) {
+						const own =
+							table === 'versions' || table === 'signing_keys'
+								? await loadDataKey(raw, keyring, tenant, r.dek_id as string)
+								: active;
+						const sealKey =
+							table === 'versions' || table === 'signing_keys' ? '' : ', seal_key = ?';
+						const row = sealKey ? { ...r, seal_key: own.id } : r;
+						await raw.run(
+							`UPDATE ${table} SET seal = ?${sealKey} WHERE tenant = ? AND ${where}`,
+							[
+								computeSeal(own, table, row),
+								...(sealKey ? [own.id] : []),
+								tenant,
+								...(ids(r) as string[]),
+							] as SqlParam[],
+						);
+					}
+				};
+				await update('secrets', 'id = ?', (r) => [r.id]);
+				await update('value_lines', 'secret_id = ? AND environment = ?', (r) => [
+					r.secret_id,
+					r.environment,
+				]);
+				await update('tokens', 'jti = ?', (r) => [r.jti]);
+				await update('versions', 'secret_id = ? AND environment = ? AND version = ?', (r) => [
+					r.secret_id,
+					r.environment,
+					r.version,
+				]);
+				await update('signing_keys', 'kid = ?', (r) => [r.kid]);
+			}
+		});
+	} finally {
+		await driver.close();
+	}
+}
+
+type Row = Record<string, unknown>;

@@ -50,6 +50,23 @@ async function main() {
 		process.stdout.write(`${JSON.stringify(r)}\n`);
 		return;
 	}
+	if (WORKER_MODE === 'rotate-keys-loop') {
+		// Re-encrypts the tenant again and again for WORKER_COUNT ms, as an impatient admin would.
+		const until = Date.now() + count;
+		const tally = { id: WORKER_ID, rotated: 0, refused: 0 };
+		while (Date.now() < until) {
+			try {
+				await service.rotateDataKeys(caller, { batchSize: 3 });
+				tally.rotated++;
+			} catch (err) {
+				if (err.code !== 'ROTATION_IN_PROGRESS') throw err;
+				tally.refused++;
+			}
+		}
+		await service.close();
+		process.stdout.write(`${JSON.stringify(tally)}\n`);
+		return;
+	}
 	if (WORKER_MODE === 'use-loop') {
 		for (let i = 1; ; i++) {
 			await service.use(caller, target);

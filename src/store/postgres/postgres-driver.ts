@@ -69,6 +69,34 @@ function unreachable(location: string, err: unknown): SecretsError {
 	);
 }
 
+/**
+ * The server refused a write for want of room (53100 disk_full) or because it takes only reads (25006
+ * read_only_sql_transaction: a hot standby, or default_transaction_read_only). Reads still work.
+ */
+export function storageFault(location: string, err: unknown): SecretsError | undefined {
+	const e = err as { code?: string; message?: string };
+	if (e?.code === '53100') {
+		return new SecretsError(
+			'STORE_FULL',
+			`The PostgreSQL server of the secrets store at ${location} is out of disk space (53100: ${e.message}). ` +
+				'Free space on its data volume, then try again. Reading secrets and the audit trail still works; ' +
+				'nothing was changed.',
+			{ cause: err, details: { location, sqlstate: e.code } },
+		);
+	}
+	if (e?.code === '25006') {
+		return new SecretsError(
+			'STORE_READ_ONLY',
+			`The PostgreSQL secrets store at ${location} accepts only reads (25006: ${e.message}): the server is a ` +
+				'read-only standby, or default_transaction_read_only is on for this database or user. Point ' +
+				'N8N_SECRETS_DATABASE_URL at the primary, or turn the setting off. Reading secrets and the audit ' +
+				'trail still works; nothing was changed.',
+			{ cause: err, details: { location, sqlstate: e.code } },
+		);
+	}
+	return undefined;
+}
+
 /** Errors of the connection, not of the statement: the store is down or refused us. */
 function isConnectionError(err: unknown): boolean {
 	const code = (err as { code?: string }).code ?? '';
@@ -97,6 +125,8 @@ export class PostgresDriver implements SqlDriver {
 	private readonly durability: Durability;
 	private readonly lockTimeoutMs: number;
 	private readonly direct: SqlExecutor;
+	/** The tail of this process's queue of exclusive writers (see writerTurn). */
+	private writers: Promise<void> = Promise.resolve();
 
 	constructor(url: string, options: PostgresOptions = {}) {
 		this.location = redactUrl(url);
@@ -147,7 +177,7 @@ export class PostgresDriver implements SqlDriver {
 				return await client.query(this.statement(sql, params));
 			} catch (err) {
 				if (isConnectionError(err)) throw unreachable(this.location, err);
-				throw err;
+				throw storageFault(this.location, err) ?? err;
 			}
 		};
 		return {
@@ -181,10 +211,54 @@ export class PostgresDriver implements SqlDriver {
 		}
 	}
 
+	/**
+	 * This process's turn among its own exclusive writers. They run one at a time store-wide anyway
+	 * (the advisory lock); waiting here instead of on the lock keeps all but one of them off the pool,
+	 * so a burst of writes (sixteen key rotations, say) cannot hold every connection while readers and
+	 * audit appends starve. The wait is bounded like the lock's: STORE_BUSY after lockTimeoutMs.
+	 */
+	private async writerTurn(): Promise<() => void> {
+		let release!: () => void;
+		const mine = new Promise<void>((resolve) => (release = resolve));
+		const before = this.writers;
+		this.writers = before.then(() => mine);
+		let timer: NodeJS.Timeout | undefined;
+		const timedOut = await Promise.race([
+			before.then(() => false),
+			new Promise<boolean>((resolve) => {
+				timer = setTimeout(() => resolve(true), Math.max(1, this.lockTimeoutMs));
+			}),
+		]);
+		clearTimeout(timer);
+		if (timedOut) {
+			// Our place in the queue passes straight on once the writers before us are done.
+			void before.then(release);
+			throw new SecretsError(
+				'STORE_BUSY',
+				'The secrets store is busy (other writes of this process are still waiting for its write lock); try again.',
+			);
+		}
+		return release;
+	}
+
 	async transaction<T>(
 		fn: (tx: SqlExecutor) => Promise<T>,
 		durability: Durability = 'full',
 		options: TransactionOptions = {},
+	): Promise<T> {
+		if (options.changesSecrets === false) return this.transactionOnPool(fn, durability, options);
+		const release = await this.writerTurn();
+		try {
+			return await this.transactionOnPool(fn, durability, options);
+		} finally {
+			release();
+		}
+	}
+
+	private async transactionOnPool<T>(
+		fn: (tx: SqlExecutor) => Promise<T>,
+		durability: Durability,
+		options: TransactionOptions,
 	): Promise<T> {
 		const client = await this.connect();
 		let broken = false;
@@ -227,7 +301,7 @@ export class PostgresDriver implements SqlDriver {
 				broken = true;
 			}
 			if (isConnectionError(err)) throw unreachable(this.location, err);
-			throw err;
+			throw storageFault(this.location, err) ?? err;
 		} finally {
 			client.release(broken);
 		}
