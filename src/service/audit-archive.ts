@@ -210,7 +210,11 @@ export function checkArchive(text: string): ArchiveCheck {
 	} catch {
 		return fail('the last line is not a checkpoint statement', events, header);
 	}
-	if (statement.tenant !== header.tenant || statement.seq !== last!.seq || statement.hash !== last!.hash)
+	if (
+		statement.tenant !== header.tenant ||
+		statement.seq !== last!.seq ||
+		statement.hash !== last!.hash
+	)
 		return fail('the closing statement does not name the last event', events, header);
 	if (!statementSigned(statement))
 		return fail('the closing statement is not validly signed', events, header);
@@ -238,8 +242,7 @@ export async function writeArchive(
 			while (off < buf.length) off += writeSync(fd, buf, off);
 		};
 		put(`${JSON.stringify(header)}\n`);
-		for await (const batch of events())
-			put(batch.map((e) => `${JSON.stringify(e)}\n`).join(''));
+		for await (const batch of events()) put(batch.map((e) => `${JSON.stringify(e)}\n`).join(''));
 		put(`${JSON.stringify(statement)}\n`);
 		fsyncSync(fd);
 	} finally {

@@ -104,6 +104,12 @@ export function unchainedEvent(tenant: string, time: string, input: AuditInput):
  * Chains events inside the caller's transaction. The write lock (BEGIN IMMEDIATE in SQLite, the head
  * row's FOR UPDATE in PostgreSQL) makes "read head, insert, move head" atomic across processes. Heads
  * are read once per tenant and written once at `finish`, so a batch costs one insert per event.
+ *
+ * The head's seal is checked before the chain is extended: otherwise the next write would re-seal a
+ * head someone edited (after rewriting or cutting the chain) and `verify` would pass. A head that
+ * fails its seal, or is missing while events exist, is chained on from the last stored event, after
+ * an integrity-failure event that says so (the evidence stays in the chain; refusing every write
+ * instead would stop the store).
  */
 export class ChainWriter {
 	private readonly heads = new Map<string, { seq: number; hash: string; key: DataKey }>();
@@ -111,16 +117,58 @@ export class ChainWriter {
 	constructor(
 		private readonly tx: SqlExecutor,
 		private readonly lockHead: boolean,
+		private readonly sealedWith: (tenant: string, dekId: string) => Promise<DataKey>,
 	) {}
+
+	private async openHead(
+		key: DataKey,
+		tenant: string,
+	): Promise<{ seq: number; hash: string; key: DataKey; problem?: string }> {
+		const row = await audit.head(this.tx, tenant, this.lockHead);
+		if (row) {
+			const seq = Number(row.seq);
+			let sealer: DataKey | null;
+			try {
+				sealer = row.dek_id === key.id ? key : await this.sealedWith(tenant, row.dek_id);
+			} catch {
+				sealer = null;
+			}
+			if (sealer && macEquals(headMac(sealer, tenant, seq, row.hash), toBuffer(row.mac)!))
+				return { seq, hash: row.hash, key };
+			const [last] = await audit.last(this.tx, tenant);
+			return {
+				seq: last ? Number(last.seq) : seq,
+				hash: last ? last.hash : row.hash,
+				key,
+				problem: `the chain head (event ${seq}) failed its seal when event ${(last ? Number(last.seq) : seq) + 1} was added: the head or the chain was edited`,
+			};
+		}
+		const [last] = await audit.last(this.tx, tenant);
+		if (!last) return { seq: 0, hash: GENESIS_HASH, key };
+		return {
+			seq: Number(last.seq),
+			hash: last.hash,
+			key,
+			problem: `the chain head was missing when event ${Number(last.seq) + 1} was added: it was deleted`,
+		};
+	}
 
 	async add(key: DataKey, e: UnchainedEvent): Promise<AuditEvent> {
 		let head = this.heads.get(e.tenant);
 		if (!head) {
-			const row = await audit.head(this.tx, e.tenant, this.lockHead);
-			head = row
-				? { seq: Number(row.seq), hash: row.hash, key }
-				: { seq: 0, hash: GENESIS_HASH, key };
+			const opened = await this.openHead(key, e.tenant);
+			head = { seq: opened.seq, hash: opened.hash, key };
 			this.heads.set(e.tenant, head);
+			if (opened.problem)
+				await this.add(
+					key,
+					unchainedEvent(e.tenant, e.time, {
+						actor: 'n8n-secrets',
+						action: e.action,
+						outcome: 'failure',
+						reason: `INTEGRITY_ERROR: ${opened.problem}`,
+					}),
+				);
 		}
 		const partial: Omit<AuditEvent, 'hash'> = { ...e, seq: head.seq + 1, prevHash: head.hash };
 		const event: AuditEvent = { ...partial, hash: eventHash(partial) };
@@ -147,10 +195,14 @@ export class ChainWriter {
 
 export async function chainEvent(
 	tx: SqlExecutor,
-	opts: { key: DataKey; lockHead: boolean },
+	opts: {
+		key: DataKey;
+		lockHead: boolean;
+		sealedWith: (tenant: string, dekId: string) => Promise<DataKey>;
+	},
 	e: UnchainedEvent,
 ): Promise<AuditEvent> {
-	const writer = new ChainWriter(tx, opts.lockHead);
+	const writer = new ChainWriter(tx, opts.lockHead, opts.sealedWith);
 	const event = await writer.add(opts.key, e);
 	await writer.finish();
 	return event;
@@ -198,7 +250,7 @@ export async function ingestJournal(
 ): Promise<IngestResult> {
 	let chained = 0;
 	const finalized: string[] = [];
-	const writer = new ChainWriter(tx, opts.lockHead);
+	const writer = new ChainWriter(tx, opts.lockHead, opts.keyFor);
 	const activeKeys = new Map<string, DataKey>();
 	const activeKey = async (tenant: string) => {
 		let k = activeKeys.get(tenant);
@@ -323,7 +375,24 @@ export function brokenTrail(v: VerifyResult): SecretsError {
 	);
 }
 
-function checkpointMac(key: DataKey, tenant: string, seq: number, hash: string, prevSeq: number): Buffer {
+/**
+ * Every tenant's trail begins when `init` creates it: the first token, issued by the master key
+ * holder (or an integrity failure chained into every tenant in that same transaction).
+ */
+function opensTrail(e: AuditEvent): boolean {
+	return (
+		(e.action === 'token.create' && e.actor === 'master-key-holder') ||
+		(e.actor === 'n8n-secrets' && e.outcome === 'failure')
+	);
+}
+
+function checkpointMac(
+	key: DataKey,
+	tenant: string,
+	seq: number,
+	hash: string,
+	prevSeq: number,
+): Buffer {
 	return hmac(
 		key.auditKey,
 		Buffer.from(`n8n-secrets/audit-checkpoint/v1|${tenant}|${seq}|${hash}|${prevSeq}`),
@@ -382,8 +451,7 @@ export async function verifyChain(
 			return result(false, {
 				seq: archived,
 				id: null,
-				problem:
-					'the archive checkpoint seal does not match (the checkpoint was edited or forged)',
+				problem: 'the archive checkpoint seal does not match (the checkpoint was edited or forged)',
 			});
 		}
 		prevHash = checkpoint.hash;
@@ -413,6 +481,14 @@ export async function verifyChain(
 					seq: e.seq,
 					id: e.id,
 					problem: 'the event was changed after it was written',
+				});
+			}
+			if (e.seq === 1 && !opensTrail(e)) {
+				return result(false, {
+					seq: 1,
+					id: e.id,
+					problem:
+						"the trail does not begin with its tenant's creation (a token issued by the master key holder): it was removed and restarted",
 				});
 			}
 			if (e.outcome === 'failure' && e.reason?.startsWith('INTEGRITY_ERROR')) alarms++;

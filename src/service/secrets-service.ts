@@ -420,7 +420,11 @@ export class SecretsService {
 		const key = await activeDataKey(tx, this.keys.keyring, tenant);
 		return chainEvent(
 			tx,
-			{ key, lockHead: this.lockHead },
+			{
+				key,
+				lockHead: this.lockHead,
+				sealedWith: (t, id) => loadDataKey(tx, this.keys.keyring, t, id),
+			},
 			unchainedEvent(tenant, this.iso(), input),
 		);
 	}
@@ -2359,6 +2363,16 @@ export class SecretsService {
 		return this.now().getTime() - Date.parse(lease.heartbeat_at) < LEASE_STALE_MS;
 	}
 
+	private rotationInProgress(tenant: string, lease: RotationLeaseRow): SecretsError {
+		return new SecretsError(
+			'ROTATION_IN_PROGRESS',
+			`A re-encryption of tenant "${tenant}" started by ${lease.actor} at ${lease.started_at} is still running ` +
+				`(last progress at ${lease.heartbeat_at}). Nothing was changed. Wait for it to finish (its key.rotate ` +
+				'audit event says when); run this again only if you want yet another new data key.',
+			{ details: { startedAt: lease.started_at, lastProgressAt: lease.heartbeat_at } },
+		);
+	}
+
 	/** Inside each step's transaction: this run still holds the lease (and says it is alive). */
 	private async holdLease(tx: SqlExecutor, tenant: string, runId: string): Promise<void> {
 		const lease = await rotationLeases.get(tx, tenant);
@@ -2388,17 +2402,12 @@ export class SecretsService {
 	): Promise<number> {
 		const keyring = this.keys.keyring;
 		const runId = randomUUID();
+		// Looked at before the write lock too: a refused retry must not queue behind the running one.
+		const current = await rotationLeases.get(this.driver, tenant);
+		if (current && this.leaseHolds(current)) throw this.rotationInProgress(tenant, current);
 		const target = await this.driver.transaction(async (tx) => {
 			const lease = await rotationLeases.get(tx, tenant);
-			if (lease && this.leaseHolds(lease)) {
-				throw new SecretsError(
-					'ROTATION_IN_PROGRESS',
-					`A re-encryption of tenant "${tenant}" started by ${lease.actor} at ${lease.started_at} is still running ` +
-						`(last progress at ${lease.heartbeat_at}). Nothing was changed. Wait for it to finish (its key.rotate ` +
-						'audit event says when); run this again only if you want yet another new data key.',
-					{ details: { startedAt: lease.started_at, lastProgressAt: lease.heartbeat_at } },
-				);
-			}
+			if (lease && this.leaseHolds(lease)) throw this.rotationInProgress(tenant, lease);
 			const now = this.iso();
 			await rotationLeases.take(tx, {
 				tenant,

@@ -1038,6 +1038,14 @@ export const audit = {
 				e.hash,
 			],
 		),
+	/** The newest stored event (none, or one), to chain on from when the head cannot be trusted. */
+	last: async (x: SqlExecutor, tenant: string) =>
+		(
+			await x.all<AuditRow>(
+				'SELECT * FROM audit_events WHERE tenant = ? ORDER BY seq DESC LIMIT 1',
+				[tenant],
+			)
+		).map(toAuditEvent),
 	/** Events in sequence order, for verification, in bounded batches. */
 	range: async (x: SqlExecutor, tenant: string, afterSeq: number, limit: number) =>
 		(

@@ -2,7 +2,15 @@
 // a disk that fills up mid-record, and a journal file deleted behind the store's back is noticed.
 // The journal exists on SQLite only (PostgreSQL chains each use in its own transaction).
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeSync } from 'node:fs';
+import {
+	closeSync,
+	mkdirSync,
+	openSync,
+	readdirSync,
+	readFileSync,
+	rmSync,
+	writeSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 
@@ -37,7 +45,12 @@ function numberedUses(
 	id: string,
 	env: Record<string, string>,
 	count = 0,
-): Promise<{ acknowledged: number; signal: NodeJS.Signals | null; code: number | null; err: string }> {
+): Promise<{
+	acknowledged: number;
+	signal: NodeJS.Signals | null;
+	code: number | null;
+	err: string;
+}> {
 	const child: ChildProcess = spawn(process.execPath, [WORKER], {
 		env: {
 			...process.env,
@@ -91,8 +104,7 @@ function expectExactlyOnce(events: AuditEvent[], acknowledged: number): void {
 }
 
 const journalDir = () => `${t.path}-audit`;
-const filesOf = (pid: number) =>
-	readdirSync(journalDir()).filter((f) => f.includes(`-${pid}-`));
+const filesOf = (pid: number) => readdirSync(journalDir()).filter((f) => f.includes(`-${pid}-`));
 
 describe(`the audit journal on ${STORE_KIND === 'postgres' ? 'PostgreSQL (not used)' : 'SQLite'}`, () => {
 	// Each point in the order a file goes through them; `@2` skips the ingest every open does first.
@@ -140,11 +152,9 @@ describe(`the audit journal on ${STORE_KIND === 'postgres' ? 'PostgreSQL (not us
 				const ours = new Set(readdirSync(journalDir()));
 				for (const { file } of known) expect(ours.has(file)).toBe(true);
 				expect(readdirSync(journalDir()).filter((f) => !/-\d+-/.test(f))).toEqual([]);
-				expect(
-					readdirSync(journalDir()).filter(
-						(f) => !f.includes(`-${process.pid}-`),
-					),
-				).toEqual([]);
+				expect(readdirSync(journalDir()).filter((f) => !f.includes(`-${process.pid}-`))).toEqual(
+					[],
+				);
 			},
 		);
 	}
@@ -161,19 +171,21 @@ describe(`the audit journal on ${STORE_KIND === 'postgres' ? 'PostgreSQL (not us
 		"records a registered journal file deleted before it was chained (a crashed process's reveals)",
 		async () => {
 			// Killed in its first own ingest, before the commit: none of its records is chained yet.
-			const a = await numberedUses('a', { N8N_SECRETS_FAULT_POINT: 'audit.ingest.before-commit@2' });
+			const a = await numberedUses('a', {
+				N8N_SECRETS_FAULT_POINT: 'audit.ingest.before-commit@2',
+			});
 			expect(a.signal).toBe('SIGKILL');
 			expect(a.acknowledged).toBeGreaterThan(0);
-			const pid = Number(
-				/killing process (\d+)/.exec(a.err)![1],
-			);
+			const pid = Number(/killing process (\d+)/.exec(a.err)![1]);
 			const [file] = filesOf(pid);
 			rmSync(join(journalDir(), file));
 
 			const reopened = await t.open();
 			expect(await usesOf(reopened, 'worker-a')).toEqual([]);
 			const [alarm] = (await reopened.listAudit(t.admin, { outcome: 'failure' })).items;
-			expect(alarm.reason).toContain(`audit journal file ${file} was deleted before all its records were chained`);
+			expect(alarm.reason).toContain(
+				`audit journal file ${file} was deleted before all its records were chained`,
+			);
 			const verified = await reopened.verifyAudit(t.admin);
 			expect(verified).toMatchObject({ ok: true, integrityAlarms: 1 });
 		},
@@ -214,7 +226,8 @@ describe('a full disk under the journal', () => {
 				for (let n = 2; refused.length < 5 && n < 200; n++) {
 					try {
 						await use(n);
-						if (refused.length > 0) throw new Error(`use ${n} succeeded after a refusal on a full disk`);
+						if (refused.length > 0)
+							throw new Error(`use ${n} succeeded after a refusal on a full disk`);
 						acknowledged = n;
 					} catch (err) {
 						refused.push(err);

@@ -9,13 +9,7 @@ import { openEmbedded } from '../../service/config';
 import type { Caller, SecretsService } from '../../service/secrets-service';
 import { json, positiveInt, shortDate, table } from '../format';
 import { type CliIo, ExitCode } from '../io';
-import {
-	type GlobalOptions,
-	callerFrom,
-	commandEnv,
-	serverUrl,
-	withService,
-} from '../session';
+import { type GlobalOptions, callerFrom, commandEnv, serverUrl, withService } from '../session';
 
 export function registerAudit(program: Command, io: CliIo): void {
 	const audit = program
@@ -134,7 +128,9 @@ Example: who used the payment key last Tuesday, in which workflow run?
 				);
 				if (o.json) io.out(json(r));
 				else if (r.ok)
-					io.out(`Archive intact: events ${r.fromSeq}-${r.throughSeq} (${r.events}), linked to the store.\n`);
+					io.out(
+						`Archive intact: events ${r.fromSeq}-${r.throughSeq} (${r.events}), linked to the store.\n`,
+					);
 				else io.out(`Archive BROKEN: ${r.problem}.\n`);
 				if (!r.ok) throw new ExitCode(1);
 				return;
@@ -192,8 +188,14 @@ Example: who used the payment key last Tuesday, in which workflow run?
 		.description(
 			'move the events before a date to a file (verifiable on its own) and remove them from the store (admin)',
 		)
-		.requiredOption('--before <date>', 'archive every event before the first one at or after this date')
-		.requiredOption('--out <file>', 'the archive file to write (JSONL); a new name for each archive')
+		.requiredOption(
+			'--before <date>',
+			'archive every event before the first one at or after this date',
+		)
+		.requiredOption(
+			'--out <file>',
+			'the archive file to write (JSONL); a new name for each archive',
+		)
 		.option('--json', 'print JSON')
 		.addHelpText(
 			'after',
