@@ -1,5 +1,5 @@
 import { closeSync, existsSync, mkdirSync, openSync, statSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
 import { pathToFileURL } from 'node:url';
 
@@ -228,7 +228,8 @@ function prepareFile(location: string): SecretsError | undefined {
 			return undefined;
 		}
 	} catch (err) {
-		const fault = storageFault(location, err);
+		// A recursive mkdir reports ENOENT where a parent cannot be created: ask the deepest that exists.
+		const fault = storageFault(location, err) ?? writeProblem(existingAncestor(location), err);
 		if (!fault) throw err;
 		throw new SecretsError(
 			fault.code,
@@ -237,6 +238,13 @@ function prepareFile(location: string): SecretsError | undefined {
 		);
 	}
 	return writeProblem(location);
+}
+
+/** The deepest folder above `location` that exists (a store file path inside it, for diagnosis). */
+function existingAncestor(location: string): string {
+	let dir = dirname(location);
+	while (!existsSync(dir) && dirname(dir) !== dir) dir = dirname(dir);
+	return join(dir, basename(location));
 }
 
 function openWritable(location: string, timeout: number): DatabaseSync {
