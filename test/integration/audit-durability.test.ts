@@ -192,6 +192,23 @@ describe(`the audit journal on ${STORE_KIND === 'postgres' ? 'PostgreSQL (not us
 	);
 });
 
+describe('what verify does not catch in the journal (docs/ARCHITECTURE.md)', () => {
+	itSqlite(
+		'a deleted journal row has its records chained twice: duplicates, nothing lost',
+		async () => {
+			const use = () => t.service.use(operator, { name: 'shared', environment: 'production' });
+			for (let i = 0; i < 3; i++) await use();
+			await t.service.ingestJournal();
+			await t.sql('DELETE FROM audit_journals');
+			await t.service.ingestJournal();
+			const uses = (await t.service.listAudit(t.admin, { action: 'use', limit: 100 })).items;
+			expect(uses).toHaveLength(6);
+			expect(new Set(uses.map((e) => e.id)).size).toBe(3);
+			expect(await t.service.verifyAudit(t.admin)).toMatchObject({ ok: true });
+		},
+	);
+});
+
 describe('a full disk under the journal', () => {
 	const canMount = STORE_KIND === 'sqlite' && process.getuid?.() === 0;
 	// A real tmpfs of 64 KiB mounted as the journal folder (the database stays on the normal disk, so
