@@ -3,15 +3,22 @@
  * secrets x 3 environments, beside one bare AES-256-GCM decrypt measured in the same run, and a check
  * that every audit event survives the process being killed (SIGKILL) right after the call returns.
  *
- * Environment: BENCH_SECRETS (default 10000), BENCH_ITERATIONS (default 50000).
+ * Then the row cache under a spread: resolves spread over 1,000 secrets against the same spread over a
+ * store of 100,000 (one value each), uniform and Zipf-distributed, and the ratio of their mean latency.
+ *
+ * Environment: BENCH_SECRETS (default 10000), BENCH_ITERATIONS (default 50000), BENCH_SPREAD_SECRETS
+ * (default 100000), BENCH_SPREAD_ITERATIONS (default 100000), BENCH_SPREAD_DB (a store of that many
+ * secrets this part seeded before, kept and reused; default: a new one, removed afterwards).
  */
 import { spawn } from 'node:child_process';
 import { createCipheriv, createDecipheriv, createSecretKey, randomBytes } from 'node:crypto';
 import {
 	closeSync,
+	existsSync,
 	mkdirSync,
 	mkdtempSync,
 	openSync,
+	readFileSync,
 	rmSync,
 	writeFileSync,
 	writeSync,
@@ -217,6 +224,135 @@ async function killTest(
 	return { acknowledged, recorded, verified };
 }
 
+/** A xorshift32 sequence in [0, 1): every run and every build resolves the same picks. */
+function random(seed: number): () => number {
+	let x = seed >>> 0 || 1;
+	return () => {
+		x ^= x << 13;
+		x >>>= 0;
+		x ^= x >>> 17;
+		x ^= x << 5;
+		x >>>= 0;
+		return x / 2 ** 32;
+	};
+}
+
+/** `n` picks among `count` secrets: uniform, or Zipf (s = 1: the k-th most used is used 1/k as often). */
+function spreadPicks(count: number, n: number, dist: 'uniform' | 'zipf', seed: number): Int32Array {
+	const next = random(seed);
+	const out = new Int32Array(n);
+	if (dist === 'uniform') {
+		for (let i = 0; i < n; i++) out[i] = Math.floor(next() * count);
+		return out;
+	}
+	const cdf = new Float64Array(count);
+	let total = 0;
+	for (let k = 0; k < count; k++) cdf[k] = total += 1 / (k + 1);
+	for (let i = 0; i < n; i++) {
+		const u = next() * total;
+		let lo = 0;
+		let hi = count - 1;
+		while (lo < hi) {
+			const mid = (lo + hi) >>> 1;
+			if (cdf[mid] < u) lo = mid + 1;
+			else hi = mid;
+		}
+		// The popular secrets are scattered over the store, not its first names.
+		out[i] = (lo * 7919) % count;
+	}
+	return out;
+}
+
+const spreadName = (i: number) => `spread-${String(i).padStart(6, '0')}`;
+
+/** A store of `count` secrets with one value each, or the one a previous run left at `path`. */
+async function spreadStore(
+	path: string,
+	count: number,
+): Promise<{ keyB64: string; token: string }> {
+	const meta = `${path}.bench.json`;
+	if (existsSync(meta)) {
+		const m = JSON.parse(readFileSync(meta, 'utf8')) as {
+			count: number;
+			keyB64: string;
+			token: string;
+		};
+		if (m.count === count) return m;
+		throw new Error(
+			`${path} holds ${m.count} secrets, not ${count}: remove it or BENCH_SPREAD_DB.`,
+		);
+	}
+	const keyB64 = randomBytes(32).toString('base64');
+	const { service, token } = await SecretsService.init(
+		new SqliteDriver(path),
+		rawKeyProvider(keyB64, 'bench key'),
+		{},
+	);
+	const admin = { token };
+	const t0 = Date.now();
+	for (let i = 0; i < count; i++) {
+		await service.createSecret(admin, {
+			name: spreadName(i),
+			type: 'API_KEY',
+			environment: 'production',
+			value: `v-${randomBytes(16).toString('hex')}`,
+		});
+		if ((i + 1) % 10_000 === 0)
+			process.stderr.write(`  seeded ${i + 1}/${count} secrets (${Date.now() - t0} ms)\n`);
+	}
+	const user = await service.createToken(admin, {
+		subject: 'bench-spread',
+		role: 'user',
+		ttl: '30d',
+	});
+	await service.close();
+	writeFileSync(meta, JSON.stringify({ count, keyB64, token: user.token }));
+	return { keyB64, token: user.token };
+}
+
+/**
+ * Resolves spread over the first 1,000 secrets and over all `count`, each after as many calls again
+ * to reach the cache's steady state; one process, one service, one store, so only the spread differs.
+ */
+async function spreadPart(count: number, iterations: number) {
+	const kept = process.env.BENCH_SPREAD_DB;
+	// Seeding is a commit per secret: on a RAM disk when there is one (reads are from memory anyway).
+	const base = existsSync('/dev/shm') ? '/dev/shm' : tmpdir();
+	const dir = kept ? null : mkdtempSync(join(base, 'n8n-secrets-bench-spread-'));
+	const path = kept ?? join(dir!, 'secrets.db');
+	try {
+		process.stderr.write(`Seeding ${count} secrets x 1 environment into ${path}\n`);
+		const { keyB64, token } = await spreadStore(path, count);
+		const service = await SecretsService.open(
+			new SqliteDriver(path),
+			rawKeyProvider(keyB64, 'bench key'),
+		);
+		const caller: Caller = { token, context: { workflowId: 'wf-spread', workflowName: 'bench' } };
+		const result: Record<string, Summary> = {};
+		try {
+			for (const dist of ['uniform', 'zipf'] as const) {
+				for (const over of [1000, count]) {
+					const picks = spreadPicks(over, 2 * iterations, dist, 7);
+					const named = Array.from(picks, (i) => [spreadName(i), 'production'] as [string, string]);
+					await timeResolves(service, caller, named.slice(0, iterations));
+					result[`${dist}${over}`] = await timeResolves(service, caller, named.slice(iterations));
+				}
+			}
+		} finally {
+			await service.close();
+		}
+		return {
+			secrets: count,
+			iterations,
+			result,
+			uniformRatio: result[`uniform${count}`].mean / result.uniform1000.mean,
+			zipfRatio: result[`zipf${count}`].mean / result.zipf1000.mean,
+		};
+	} finally {
+		if (dir) rmSync(dir, { recursive: true, force: true });
+	}
+}
+
 function fmt(s: Summary): string {
 	return `p50 ${s.p50.toFixed(1)} µs   p90 ${s.p90.toFixed(1)} µs   p99 ${s.p99.toFixed(1)} µs   ${Math.round(s.opsPerSec).toLocaleString('en-US')} ops/s`;
 }
@@ -238,6 +374,10 @@ async function main(): Promise<void> {
 		await service.close();
 		const syscalls = floor(dir, path, iterations);
 		const kill = await killTest(path, keyB64, userToken, admin);
+		const spread = await spreadPart(
+			Number(process.env.BENCH_SPREAD_SECRETS ?? 100_000),
+			Number(process.env.BENCH_SPREAD_ITERATIONS ?? 100_000),
+		);
 		const ratio = resolve.p50 / Math.min(bare.p50, bareAgain.p50);
 		const result = {
 			node: process.version,
@@ -252,10 +392,13 @@ async function main(): Promise<void> {
 			p50RatioToBareDecrypt: ratio,
 			floor: syscalls,
 			killTest: kill,
+			spread,
 			goals: {
 				p50Under25us: resolve.p50 < 25,
 				within5xOfBareDecrypt: ratio <= 5,
 				everyAcknowledgedEventSurvivedKill: kill.recorded >= kill.acknowledged && kill.verified,
+				spreadRatioUniformAtMost1_3: spread.uniformRatio <= 1.3,
+				spreadRatioZipfAtMost1_3: spread.zipfRatio <= 1.3,
 			},
 		};
 		console.log(
@@ -271,6 +414,20 @@ async function main(): Promise<void> {
 		console.log(
 			`  kill -9 after ${kill.acknowledged} acknowledged uses: ${kill.recorded} use events on disk, chain ${kill.verified ? 'intact' : 'BROKEN'}`,
 		);
+		const n = spread.secrets.toLocaleString('en-US');
+		for (const dist of ['uniform', 'zipf'] as const) {
+			const one = spread.result[`${dist}1000`];
+			const all = spread.result[`${dist}${spread.secrets}`];
+			console.log(
+				`  resolve, ${dist} over 1,000 secrets     ${fmt(one)}   mean ${one.mean.toFixed(1)} µs`,
+			);
+			console.log(
+				`  resolve, ${dist} over ${n} secrets   ${fmt(all)}   mean ${all.mean.toFixed(1)} µs`,
+			);
+			console.log(
+				`  resolve mean, ${dist} spread: ${n} / 1,000 secrets = ${(dist === 'uniform' ? spread.uniformRatio : spread.zipfRatio).toFixed(2)}x`,
+			);
+		}
 		console.log(`  goals: ${JSON.stringify(result.goals)}`);
 		mkdirSync('.bench', { recursive: true });
 		writeFileSync(join('.bench', 'resolve.json'), JSON.stringify(result, null, 2));

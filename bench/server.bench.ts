@@ -2,9 +2,12 @@
  * `npm run bench`, second part: resolving through `n8n-secrets serve` over loopback (the server in
  * its own process, the real undici client), with 1 and 32 concurrent clients, beside a bare HTTP
  * round trip on the same framework and connection pool; and resolving on the PostgreSQL store
- * directly, beside a bare `select 1` on the same pool. Each pair is measured in the same run.
+ * directly, beside a bare `select 1` on the same pool. Each pair is measured in the same run. Last, a
+ * page of 50 from `GET /secrets` through the server over that PostgreSQL store, alone and under 200
+ * concurrent clients (p50/p95).
  *
  * Environment: BENCH_SERVER_SECRETS (default 1000), BENCH_SERVER_ITERATIONS (default 20000),
+ * BENCH_LIST_CLIENTS (default 200),
  * BENCH_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/test; the PostgreSQL part is skipped,
  * and says so, when it cannot connect).
  */
@@ -21,6 +24,7 @@ import { Pool } from 'undici';
 import { RemoteSecrets } from '../src/client/remote-secrets';
 import { rawKeyProvider } from '../src/crypto/master-key';
 import { buildServer } from '../src/server/app';
+import { openPostgresDriver } from '../src/service/config';
 import { SecretsService } from '../src/service/secrets-service';
 import { PostgresDriver } from '../src/store/postgres/postgres-driver';
 import type { SqlDriver } from '../src/store/sql';
@@ -72,7 +76,7 @@ async function seed(driver: SqlDriver, keyB64: string, count: number) {
 		role: 'runtime',
 		ttl: '1d',
 	});
-	return { service, userToken: user.token };
+	return { service, userToken: user.token, adminToken: token };
 }
 
 const CONTEXT = {
@@ -85,8 +89,15 @@ const CONTEXT = {
 
 /** The server process: the real API over the seeded store, plus one bare route for the reference. */
 async function serve(): Promise<void> {
+	// The PostgreSQL store as `n8n-secrets serve` opens it (default pool of 10), or the SQLite file.
+	const driver = process.env.BENCH_PG_SCHEMA
+		? openPostgresDriver({
+				N8N_SECRETS_DATABASE_URL: DATABASE_URL,
+				N8N_SECRETS_DATABASE_SCHEMA: process.env.BENCH_PG_SCHEMA,
+			})
+		: new SqliteDriver(process.env.BENCH_DB!);
 	const service = await SecretsService.open(
-		new SqliteDriver(process.env.BENCH_DB!),
+		driver,
 		rawKeyProvider(process.env.BENCH_KEY!, 'bench key'),
 	);
 	const app = await buildServer({ service, log: () => undefined });
@@ -118,6 +129,7 @@ async function serve(): Promise<void> {
 async function startServerProcess(
 	db: string,
 	keyB64: string,
+	env: Record<string, string> = {},
 ): Promise<{ proc: ChildProcess; url: string }> {
 	// On a machine with two or more CPUs, the server gets one of its own (as on a real host) and
 	// this process, the client, another: otherwise the scheduler's placement of the two processes
@@ -128,7 +140,7 @@ async function startServerProcess(
 		? ['taskset', ['-c', '1', process.execPath, __filename, '--serve']]
 		: [process.execPath, [__filename, '--serve']];
 	const proc = spawn(command, args, {
-		env: { ...process.env, BENCH_DB: db, BENCH_KEY: keyB64 },
+		env: { ...process.env, BENCH_DB: db, BENCH_KEY: keyB64, ...env },
 		stdio: ['ignore', 'pipe', 'inherit'],
 	});
 	const port = await new Promise<string>((resolve, reject) => {
@@ -183,6 +195,38 @@ async function serverPart(count: number, iterations: number) {
 	}
 }
 
+/**
+ * `GET /secrets?limit=50` through the server process over the PostgreSQL store, each call from a
+ * random cursor: alone (one client), then from `clients` concurrent clients.
+ */
+async function postgresListPart(schema: string, keyB64: string, adminToken: string, count: number) {
+	const clients = Number(process.env.BENCH_LIST_CLIENTS ?? 200);
+	const { proc, url } = await startServerProcess('', keyB64, { BENCH_PG_SCHEMA: schema });
+	const pool = new Pool(url, { connections: clients });
+	try {
+		const list = async (i: number) => {
+			const after = (i * 7919) % count;
+			const r = await pool.request({
+				method: 'GET',
+				path: `/api/v1/secrets?limit=50&cursor=secret-${String(after).padStart(5, '0')}`,
+				headers: { authorization: `Bearer ${adminToken}` },
+			});
+			const body = (await r.body.json()) as { items?: unknown[] };
+			if (r.statusCode !== 200 || !Array.isArray(body.items))
+				throw new Error(`GET /secrets answered ${r.statusCode}: ${JSON.stringify(body)}`);
+		};
+		await measure(200, 1, list);
+		const alone = await measure(2000, 1, list);
+		await measure(clients * 5, clients, list);
+		const concurrent = await measure(clients * 50, clients, list);
+		return { clients, alone, concurrent };
+	} finally {
+		await pool.close();
+		proc.kill('SIGTERM');
+		await new Promise((r) => proc.once('exit', r));
+	}
+}
+
 async function postgresPart(count: number, iterations: number) {
 	const probe = new Client({ connectionString: DATABASE_URL, connectionTimeoutMillis: 3000 });
 	try {
@@ -217,7 +261,11 @@ async function postgresPart(count: number, iterations: number) {
 			await pool.end();
 			await seeded.service.close();
 		}
-		return result;
+		process.stderr.write('Listing pages of 50 through the server over PostgreSQL\n');
+		return {
+			resolve: result,
+			list: await postgresListPart(schema, keyB64, seeded.adminToken, count),
+		};
 	} finally {
 		await probe.query(`DROP SCHEMA ${schema} CASCADE`);
 		await probe.end();
@@ -253,15 +301,25 @@ async function main(): Promise<void> {
 	}
 	console.log(`  server resolve p50 / bare round trip p50 (1 client) = ${ratio.toFixed(2)}x`);
 	if ('skipped' in pg) console.log(`  PostgreSQL: SKIPPED: ${pg.skipped}`);
-	else
+	else {
 		for (const clients of [1, 32]) {
 			console.log(
-				`  ${clients} client${clients > 1 ? 's' : ' '}  bare select 1         ${fmt((pg as Record<string, Summary>)[`select1_${clients}`])}`,
+				`  ${clients} client${clients > 1 ? 's' : ' '}  bare select 1         ${fmt(pg.resolve[`select1_${clients}`])}`,
 			);
 			console.log(
-				`             PostgreSQL resolve    ${fmt((pg as Record<string, Summary>)[`postgresResolve${clients}`])}`,
+				`             PostgreSQL resolve    ${fmt(pg.resolve[`postgresResolve${clients}`])}`,
 			);
 		}
+		const { list } = pg;
+		const ms = (us: number) => `${(us / 1000).toFixed(2)} ms`;
+		for (const [label, s] of [
+			['1 client ', list.alone],
+			[`${list.clients} clients`, list.concurrent],
+		] as const)
+			console.log(
+				`  PostgreSQL GET /secrets?limit=50 through the server, ${label}: p50 ${ms(s.p50)}   p95 ${ms(s.p95)}   p99 ${ms(s.p99)}   ${Math.round(s.opsPerSec).toLocaleString('en-US')} pages/s`,
+			);
+	}
 	console.log(`  goals: ${JSON.stringify(goals)}`);
 	mkdirSync('.bench', { recursive: true });
 	writeFileSync(
