@@ -368,7 +368,6 @@ export class KeyedDriver implements SqlDriver {
 	readonly dialect: SqlDriver['dialect'];
 	readonly location: string;
 	readonly journalDir: string | null;
-	readonly readOnlyReason: SqlDriver['readOnlyReason'];
 	readonly rowKeys: SealedExecutor['rowKeys'];
 
 	constructor(
@@ -378,11 +377,15 @@ export class KeyedDriver implements SqlDriver {
 		this.dialect = inner.dialect;
 		this.location = inner.location;
 		this.journalDir = inner.journalDir;
-		this.readOnlyReason = inner.readOnlyReason;
 		this.rowKeys = {
 			active: (tenant) => activeDataKey(inner, this.keyring(), tenant),
 			byId: (tenant, id) => loadDataKey(inner, this.keyring(), tenant, id),
 		};
+	}
+
+	/** The inner driver's, live: a read-only SQLite store becomes writable again once fixed. */
+	get readOnlyReason(): SqlDriver['readOnlyReason'] {
+		return this.inner.readOnlyReason;
 	}
 
 	get<T>(sql: string, params?: readonly SqlParam[]): Promise<T | undefined> {

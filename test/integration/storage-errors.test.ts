@@ -351,9 +351,23 @@ describeOn('sqlite')('a full disk (a 3 MiB tmpfs filled to the last block)', () 
 			await expect(
 				service.createSecret(admin(s), { name: 'x', environment: 'production', value: 'x' }),
 			).rejects.toMatchObject({ code: 'STORE_FULL' });
+			// Space freed while it runs: within a second the same service writes again, no restart.
+			unlinkSync(filler);
+			await new Promise((r) => setTimeout(r, 1100));
+			await service.createSecret(admin(s), {
+				name: 'after-refill',
+				environment: 'production',
+				value: 'written by the service that opened read-only',
+			});
+			s.values.set('after-refill', 'written by the service that opened read-only');
+			expect(service.readOnlyReason).toBeUndefined();
+			expect(
+				(await service.reveal(admin(s), { name: 's2', environment: 'production' })).value,
+			).toBe(s.values.get('s2'));
 		} finally {
 			await service.close();
 		}
+		filler = fillDisk(mnt);
 	});
 
 	itMount(

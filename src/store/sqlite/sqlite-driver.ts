@@ -43,7 +43,11 @@ function busy(err: unknown): boolean {
  */
 export class SqliteDriver implements SqlDriver {
 	readonly dialect = 'sqlite' as const;
-	private readonly db: DatabaseSync;
+	private db: DatabaseSync;
+	/** Opened `immutable` (see openReadOnly): no change counter, and reopened to see other commits. */
+	private immutable = false;
+	private lastReopen = Date.now();
+	private readonly timeout: number;
 	private readonly statements = new Map<string, StatementSync>();
 	private queue: Promise<unknown> = Promise.resolve();
 	private readonly durability: Durability;
@@ -55,31 +59,46 @@ export class SqliteDriver implements SqlDriver {
 	/**
 	 * Why this store can only be read (full disk, read-only mount, files or folder not writable), or
 	 * undefined when it is writable. Every write transaction then fails with this error, before it
-	 * starts; reads work.
+	 * starts; reads work. A long-running process does not stay read-only: see `reopen`.
 	 */
-	readonly readOnlyReason: SecretsError | undefined;
+	readOnlyReason: SecretsError | undefined;
 
 	constructor(
 		readonly location: string,
 		options: SqliteOptions = {},
 	) {
-		const timeout = options.busyTimeoutMs ?? 10_000;
+		this.timeout = options.busyTimeoutMs ?? 10_000;
 		this.journalDir = location === ':memory:' ? null : `${location}-audit`;
 		this.durability = options.durability ?? 'process';
 		this.syncMode = 'FULL';
-		let fault = location === ':memory:' ? undefined : prepareFile(location);
-		if (!fault) {
-			try {
-				this.db = openWritable(location, timeout);
-				this.readOnlyReason = undefined;
-				return;
-			} catch (err) {
-				fault = storageFault(location, err);
-				if (!fault) throw err;
-			}
+		const opened = openStore(location, this.timeout);
+		this.db = opened.db;
+		this.readOnlyReason = opened.reason;
+		this.immutable = opened.immutable;
+	}
+
+	/**
+	 * A store opened read-only is opened again, at most once a second, before the next operation: once
+	 * space is freed or the mount made writable, a running server or n8n writes again without a
+	 * restart, and an `immutable` connection (which neither sees the WAL nor notices other processes'
+	 * commits) is replaced by one that does as soon as they exist.
+	 */
+	private reopen(): void {
+		this.lastReopen = Date.now();
+		let opened: ReturnType<typeof openStore>;
+		try {
+			opened = openStore(this.location, this.timeout);
+		} catch {
+			return; // Keep reading through the connection we have.
 		}
-		this.db = openReadOnly(location, timeout, fault);
-		this.readOnlyReason = fault;
+		this.statements.clear();
+		if (this.db.isOpen) this.db.close();
+		this.db = opened.db;
+		this.readOnlyReason = opened.reason;
+		this.immutable = opened.immutable;
+		this.syncMode = 'FULL';
+		// A new connection's data_version starts afresh: move the change counter so no cache survives.
+		this.commits++;
 	}
 
 	/** The coded error for what SQLite or the file system threw; anything else unchanged. */
@@ -111,10 +130,12 @@ export class SqliteDriver implements SqlDriver {
 	};
 
 	private serialize<T>(fn: () => Promise<T>): Promise<T> {
-		const run = () =>
-			fn().catch((err: unknown) => {
+		const run = () => {
+			if (this.readOnlyReason && Date.now() - this.lastReopen >= REOPEN_MS) this.reopen();
+			return fn().catch((err: unknown) => {
 				throw this.fault(err);
 			});
+		};
 		const next = this.queue.then(run, run);
 		this.queue = next.catch(() => undefined);
 		return next;
@@ -150,8 +171,8 @@ export class SqliteDriver implements SqlDriver {
 		durability: Durability = 'full',
 		options: TransactionOptions = {},
 	): Promise<T> {
-		if (this.readOnlyReason) return Promise.reject(copyError(this.readOnlyReason));
 		return this.serializeWrite(async () => {
+			if (this.readOnlyReason) throw copyError(this.readOnlyReason);
 			// In WAL mode, NORMAL still writes the commit to the WAL file before returning (it survives a
 			// killed process); FULL also fsyncs it. Switching per transaction keeps value changes durable
 			// against power loss without paying an fsync for every audited `use`.
@@ -189,7 +210,9 @@ export class SqliteDriver implements SqlDriver {
 		});
 	}
 
-	changeCounter(): Promise<string> {
+	changeCounter(): Promise<string | null> {
+		// An immutable connection's data_version never moves: nothing may be cached between calls.
+		if (this.immutable) return Promise.resolve(null);
 		// Not queued: data_version only reports other connections' commits, so reading it in the middle
 		// of one of our own transactions is harmless, and this check runs on every resolution.
 		const row = this.statement('PRAGMA data_version').get() as { data_version: number };
@@ -247,6 +270,29 @@ function existingAncestor(location: string): string {
 	return join(dir, basename(location));
 }
 
+/** How often a read-only store is tried again for writing (see SqliteDriver.reopen). */
+const REOPEN_MS = 1000;
+
+/**
+ * Opens the store for writing, or, when a storage fault prevents it, for reading only with the
+ * reason. Throws only when it cannot even be read.
+ */
+function openStore(
+	location: string,
+	timeout: number,
+): { db: DatabaseSync; reason: SecretsError | undefined; immutable: boolean } {
+	let fault = location === ':memory:' ? undefined : prepareFile(location);
+	if (!fault) {
+		try {
+			return { db: openWritable(location, timeout), reason: undefined, immutable: false };
+		} catch (err) {
+			fault = storageFault(location, err);
+			if (!fault) throw err;
+		}
+	}
+	return { ...openReadOnly(location, timeout, fault), reason: fault };
+}
+
 function openWritable(location: string, timeout: number): DatabaseSync {
 	const db = new DatabaseSync(location, { timeout });
 	try {
@@ -278,17 +324,21 @@ function fileSize(path: string): number {
  * full disk or a read-only mount would refuse. A WAL with content that cannot be read without a -shm
  * is refused rather than read stale.
  */
-function openReadOnly(location: string, timeout: number, reason: SecretsError): DatabaseSync {
+function openReadOnly(
+	location: string,
+	timeout: number,
+	reason: SecretsError,
+): { db: DatabaseSync; immutable: boolean } {
 	const walBytes = fileSize(`${location}-wal`);
 	const shared = walBytes > 0 || fileSize(`${location}-shm`) >= 0;
-	const attempt = (immutable: boolean): DatabaseSync => {
+	const attempt = (immutable: boolean): { db: DatabaseSync; immutable: boolean } => {
 		const db = immutable
 			? new DatabaseSync(`${pathToFileURL(location).href}?immutable=1`, { readOnly: true })
 			: new DatabaseSync(location, { readOnly: true, timeout });
 		try {
 			if (!immutable) db.exec(`PRAGMA busy_timeout = ${timeout}`);
 			db.prepare('SELECT count(*) AS n FROM sqlite_master').get();
-			return db;
+			return { db, immutable };
 		} catch (err) {
 			if (db.isOpen) db.close();
 			throw err;
