@@ -19,7 +19,7 @@ export class SecretsTrigger implements INodeType {
 		version: 1,
 		subtitle: '={{$parameter["event"]}}',
 		description:
-			'Starts a workflow when secrets near expiry, fall due for rotation, change, or are denied',
+			'Starts a workflow when secrets near expiry, fall due for rotation or for a rotation reminder, change, or are denied',
 		defaults: { name: 'Secrets Trigger' },
 		polling: true,
 		inputs: [],
@@ -39,7 +39,14 @@ export class SecretsTrigger implements INodeType {
 					{
 						name: 'Due for Rotation',
 						value: 'due',
-						description: 'A current value is older than its rotation interval',
+						description:
+							'An AUTOMATIC secret is older than its rotation interval: rotate it in this workflow',
+					},
+					{
+						name: 'Rotation Reminder',
+						value: 'reminder',
+						description:
+							'A MANUAL secret is older than its rotation interval: remind a person to rotate it',
 					},
 					{
 						name: 'Value Changed',
@@ -69,7 +76,7 @@ export class SecretsTrigger implements INodeType {
 				type: 'string',
 				default: '',
 				description: 'Empty for all environments the token may see',
-				displayOptions: { show: { event: ['expiring', 'due'] } },
+				displayOptions: { show: { event: ['expiring', 'due', 'reminder'] } },
 			},
 		],
 	};
@@ -89,7 +96,7 @@ export class SecretsTrigger implements INodeType {
 					withinDays:
 						event === 'expiring' ? (this.getNodeParameter('withinDays', 14) as number) : 0,
 					environment:
-						event === 'expiring' || event === 'due'
+						event === 'expiring' || event === 'due' || event === 'reminder'
 							? (this.getNodeParameter('environment', '') as string) || undefined
 							: undefined,
 				},

@@ -254,7 +254,9 @@ export class RemoteSecrets implements SecretsApi {
 	}
 
 	dueForRotation(caller: Caller, input: schema.DueInput = {}): Promise<DueItem[]> {
-		return this.call(caller, 'GET', '/rotation/due', { query: { env: input.environment } });
+		return this.call(caller, 'GET', '/rotation/due', {
+			query: { env: input.environment, policy: input.rotationPolicy },
+		});
 	}
 
 	stats(caller: Caller): Promise<Stats> {

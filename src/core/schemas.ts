@@ -138,8 +138,18 @@ const metadataFields = {
 		.array(tag)
 		.max(50)
 		.transform((tags) => [...new Set(tags)]),
-	rotationPolicy,
-	rotationIntervalDays: z.number().int().min(1).max(3650).nullable(),
+	rotationPolicy: rotationPolicy.describe(
+		'AUTOMATIC: the rotation workflow replaces the value every rotationIntervalDays (required). MANUAL: a person rotates it; with an interval it is due as a reminder. ON_DEMAND: rotated only when asked; no interval. Required on create when rotationIntervalDays is given.',
+	),
+	rotationIntervalDays: z
+		.number()
+		.int()
+		.min(1)
+		.max(3650)
+		.nullable()
+		.describe(
+			'Days a value may be used before it is due (AUTOMATIC: rotated; MANUAL: a reminder). null: none.',
+		),
 	allowedHosts: z.array(hostPattern).max(100),
 	allowedConsumers: z.array(consumerPattern).max(100),
 	maxVersions: z.number().int().min(2).max(1000),
@@ -255,7 +265,13 @@ export const withinDaysInput = z
 	.strict();
 export type WithinDaysInput = z.input<typeof withinDaysInput>;
 
-export const dueInput = z.object({ environment: environmentName.optional() }).strict();
+export const dueInput = z
+	.object({
+		environment: environmentName.optional(),
+		/** AUTOMATIC: what the rotation workflow rotates; MANUAL: reminders for a person. */
+		rotationPolicy: rotationPolicy.optional(),
+	})
+	.strict();
 export type DueInput = z.input<typeof dueInput>;
 
 export const auditQueryInput = z

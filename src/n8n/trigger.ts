@@ -1,15 +1,22 @@
 /**
  * What the Secrets Trigger watches. Each poll returns only events not emitted before: changes and
- * denials by the audit trail's sequence number, expiry and rotation-due states by what they are
- * about (secret, environment, version), so one event fires once and a new version fires again.
+ * denials by the audit trail's sequence number, expiry and rotation states by what they are about
+ * (secret, environment, version), so one event fires once and a new version fires again.
  * Items carry metadata only.
+ *
+ * Rotation follows the secret's policy: `due` fires for AUTOMATIC secrets, the ones a workflow
+ * rotates; `reminder` fires for MANUAL secrets with an interval, for a person to rotate (a workflow
+ * on it notifies, it never rotates); ON_DEMAND secrets fire neither.
  */
 import type { IDataObject } from 'n8n-workflow';
 
 import type { SecretsApi } from '../service/api';
 import type { Caller } from '../service/secrets-service';
 
-export type TriggerEvent = 'expiring' | 'due' | 'changed' | 'denied';
+export type TriggerEvent = 'expiring' | 'due' | 'reminder' | 'changed' | 'denied';
+
+/** The policy each rotation event watches. */
+const ROTATION_EVENTS = { due: 'AUTOMATIC', reminder: 'MANUAL' } as const;
 
 export interface TriggerState {
 	/** Audit sequence number already looked at (changes and denials). */
@@ -85,9 +92,14 @@ export async function pollSecretEvents(
 					key: `expiring|${x.name}|${x.environment}|${x.version}|${x.expired}`,
 					item: { event: 'expiring', ...x },
 				}))
-			: (await service.dueForRotation(caller, { environment: opts.environment })).map((x) => ({
-					key: `due|${x.name}|${x.environment}|${x.currentSince}`,
-					item: { event: 'due', ...x },
+			: (
+					await service.dueForRotation(caller, {
+						environment: opts.environment,
+						rotationPolicy: ROTATION_EVENTS[opts.event],
+					})
+				).map((x) => ({
+					key: `${opts.event}|${x.name}|${x.environment}|${x.currentSince}`,
+					item: { event: opts.event, ...x },
 				}));
 	for (const { key, item } of items) {
 		current[key] = now;

@@ -253,11 +253,15 @@ export const ROUTES: Route[] = [
 	{
 		method: 'GET',
 		path: '/rotation/due',
-		summary: 'Secrets whose rotation interval has passed.',
+		summary:
+			'Secrets whose rotation interval has passed: AUTOMATIC ones to rotate (action "rotate"), MANUAL ones as reminders (action "remind"); `policy` keeps one kind.',
 		operation: 'dueForRotation',
-		query: optionalEnv,
+		query: optionalEnv.extend({ policy: schema.rotationPolicy.optional() }),
 		handle: (s, i) =>
-			s.dueForRotation(i.caller, { environment: i.query.env as string | undefined }),
+			s.dueForRotation(i.caller, {
+				environment: i.query.env as string | undefined,
+				rotationPolicy: i.query.policy as schema.DueInput['rotationPolicy'],
+			}),
 	},
 	{
 		method: 'GET',
@@ -291,6 +295,14 @@ export const ROUTES: Route[] = [
 		summary: "Check the audit trail's hash chain and head seal.",
 		operation: 'verifyAudit',
 		handle: (s, i) => s.verifyAudit(i.caller),
+	},
+	{
+		method: 'GET',
+		path: '/audit/checkpoint',
+		summary:
+			"A statement of the chain's last event signed with the tenant's key, for an auditor to keep outside the store.",
+		operation: 'auditCheckpoint',
+		handle: (s, i) => s.auditCheckpoint(i.caller),
 	},
 	{
 		method: 'GET',

@@ -496,7 +496,18 @@ describe('inside a real n8n', () => {
 		const notices = () => seen.filter((s) => s.path === '/secrets-alerts').length;
 
 		secrets(
-			['secret', 'set', 'nightly', '--env', 'production', '--value-stdin', '--rotate-every', '1'],
+			[
+				'secret',
+				'set',
+				'nightly',
+				'--env',
+				'production',
+				'--value-stdin',
+				'--rotation-policy',
+				'AUTOMATIC',
+				'--rotate-every',
+				'1',
+			],
 			'nightly-original',
 		);
 		age();

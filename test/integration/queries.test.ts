@@ -245,12 +245,14 @@ describe('due for rotation', () => {
 	beforeEach(async () => {
 		await create({
 			name: 'rotate-30',
+			rotationPolicy: 'AUTOMATIC',
 			rotationIntervalDays: 30,
 			environment: 'production',
 			value: 'a',
 		});
 		await create({
 			name: 'rotate-90',
+			rotationPolicy: 'AUTOMATIC',
 			rotationIntervalDays: 90,
 			environment: 'production',
 			value: 'b',
@@ -258,7 +260,6 @@ describe('due for rotation', () => {
 		await create({
 			name: 'on-demand',
 			rotationPolicy: 'ON_DEMAND',
-			rotationIntervalDays: 30,
 			environment: 'production',
 			value: 'c',
 		});
@@ -270,7 +271,7 @@ describe('due for rotation', () => {
 			value: 'd',
 		});
 		await create({ name: 'no-interval', environment: 'production', value: 'e' });
-		await create({ name: 'no-value', rotationIntervalDays: 1 });
+		await create({ name: 'no-value', rotationPolicy: 'AUTOMATIC', rotationIntervalDays: 1 });
 	});
 
 	it('lists secrets whose interval has passed since their value became current', async () => {
@@ -300,6 +301,7 @@ describe('due for rotation', () => {
 			expect.objectContaining({
 				name: 'manual-30',
 				rotationPolicy: 'MANUAL',
+				action: 'remind',
 				currentSince: start,
 				overdueDays: 1,
 			}),
@@ -307,6 +309,7 @@ describe('due for rotation', () => {
 				name: 'rotate-30',
 				environment: 'production',
 				rotationPolicy: 'AUTOMATIC',
+				action: 'rotate',
 				rotationIntervalDays: 30,
 				currentSince: start,
 				dueAt: new Date(Date.parse(start) + 30 * DAY_MS).toISOString(),
@@ -365,6 +368,7 @@ describe('stats', () => {
 			type: 'WEBHOOK_SECRET',
 			environment: 'staging',
 			value: 'whsec_1',
+			rotationPolicy: 'AUTOMATIC',
 			rotationIntervalDays: 1,
 		});
 		await create({ name: 'old-thing', environment: 'development', value: 'gone' });

@@ -660,7 +660,7 @@ describe('secret-wide changes need every environment the secret has a value in',
 	const wide: [string, Record<string, unknown>][] = [
 		['allowedHosts', { allowedHosts: ['api.stripe.com'] }],
 		['allowedConsumers', { allowedConsumers: ['svc-*'] }],
-		['rotationPolicy', { rotationPolicy: 'AUTOMATIC' }],
+		['rotationPolicy', { rotationPolicy: 'AUTOMATIC', rotationIntervalDays: 7 }],
 		['rotationIntervalDays', { rotationIntervalDays: 30 }],
 		['maxVersions', { maxVersions: 5 }],
 		['previousWindowDays', { previousWindowDays: 1 }],

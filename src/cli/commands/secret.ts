@@ -12,6 +12,19 @@ import { ALPHABETS, type Alphabet } from '../../crypto/generate';
 import type { SecretsApi } from '../../service/api';
 import type { Caller } from '../../service/secrets-service';
 import { collect, days, json, nonNegativeInt, positiveInt, shortDate, table } from '../format';
+
+/**
+ * `90d`, `90`, or `none` (0 here) to remove the interval of an existing secret: commander does not
+ * keep a null from a parser.
+ */
+function intervalDays(text: string): number {
+	return text.trim() === 'none' ? 0 : days(text);
+}
+
+/** The policy and interval in a few characters: `AUTOMATIC 90d`, `MANUAL`, `ON_DEMAND`. */
+function rotationText(s: SecretMetadata): string {
+	return `${s.rotationPolicy}${s.rotationIntervalDays ? ` ${s.rotationIntervalDays}d` : ''}`;
+}
 import type { CliIo } from '../io';
 import { type GlobalOptions, readValue, withService } from '../session';
 
@@ -100,7 +113,7 @@ function metadataChanges(o: SetOptions) {
 	const changes = {
 		description: o.description,
 		tags: o.tag,
-		rotationIntervalDays: o.rotateEvery,
+		rotationIntervalDays: o.rotateEvery === 0 ? null : o.rotateEvery,
 		rotationPolicy: o.rotationPolicy,
 		allowedHosts: o.allowedHost,
 		allowedConsumers: o.allowedConsumer,
@@ -130,7 +143,7 @@ function secretRows(items: SecretMetadata[], env?: string) {
 			s.type,
 			lines.map((l) => `${l.environment}:v${l.currentVersion ?? '-'}`).join(' ') || '-',
 			s.tags.join(','),
-			s.rotationIntervalDays ? `${s.rotationIntervalDays}d` : '-',
+			rotationText(s),
 			s.deletedAt ? `deleted ${shortDate(s.deletedAt)}` : shortDate(s.updatedAt),
 		];
 	});
@@ -151,11 +164,16 @@ export function registerSecret(program: Command, io: CliIo): void {
 		)
 		.option('--description <text>', 'what the secret is for')
 		.option('--tag <tag>', 'a tag (repeatable)', collect)
-		.option('--rotate-every <days>', 'rotation interval, e.g. 90d', days)
+		.option(
+			'--rotate-every <days>',
+			'rotation interval, e.g. 90d (none removes it); a new secret needs --rotation-policy with it',
+			intervalDays,
+		)
 		.addOption(
-			new Option('--rotation-policy <policy>', 'MANUAL, AUTOMATIC or ON_DEMAND').choices(
-				ROTATION_POLICIES,
-			),
+			new Option(
+				'--rotation-policy <policy>',
+				'AUTOMATIC (a rotation workflow replaces the value every --rotate-every), MANUAL (a person rotates it; reminded every --rotate-every if given) or ON_DEMAND (rotated only when asked; no interval)',
+			).choices(ROTATION_POLICIES),
 		)
 		.option(
 			'--allowed-host <host>',
@@ -175,7 +193,7 @@ export function registerSecret(program: Command, io: CliIo): void {
 
 Example:
   printf %s "$STRIPE_KEY" | n8n-secrets secret set stripe-key --env production --value-stdin \\
-      --type API_KEY --allowed-host api.stripe.com --rotate-every 90d`,
+      --type API_KEY --allowed-host api.stripe.com --rotation-policy AUTOMATIC --rotate-every 90d`,
 		)
 		.action(async (name: string, o: SetOptions, cmd: Command) => {
 			const src = await valueSource(io, o);
@@ -309,7 +327,11 @@ Example:
 						);
 						if (meta.description) io.out(`  ${meta.description}\n`);
 						io.out(
-							`  tags: ${meta.tags.join(', ') || '-'}   rotation: ${meta.rotationPolicy}${meta.rotationIntervalDays ? ` every ${meta.rotationIntervalDays}d` : ''}\n`,
+							`  tags: ${meta.tags.join(', ') || '-'}   rotation: ${meta.rotationPolicy}${meta.rotationIntervalDays ? ` every ${meta.rotationIntervalDays}d` : ''}` +
+								(meta.nextRotationAt
+									? `, next ${meta.rotationPolicy === 'AUTOMATIC' ? 'rotation' : 'reminder'} ${shortDate(meta.nextRotationAt)}`
+									: '') +
+								'\n',
 						);
 						if (meta.allowedHosts.length)
 							io.out(`  allowed hosts: ${meta.allowedHosts.join(', ')}\n`);
@@ -512,27 +534,44 @@ Example:
 
 	secret
 		.command('due')
-		.description('secrets whose current value is older than their rotation interval')
+		.description(
+			'secrets whose current value is older than their rotation interval: AUTOMATIC ones to rotate (ACTION rotate), MANUAL ones as reminders for a person (ACTION remind)',
+		)
 		.option('--env <environment>', 'only this environment')
+		.addOption(
+			new Option(
+				'--policy <policy>',
+				'only AUTOMATIC (what a rotation job rotates) or MANUAL (reminders)',
+			).choices(['AUTOMATIC', 'MANUAL']),
+		)
 		.option('--json', 'print JSON')
-		.action(async (o: { env?: string; json?: boolean }, cmd: Command) => {
-			await withService(io, g(cmd), async (service, caller) => {
-				const items = await service.dueForRotation(caller, { environment: o.env });
-				if (o.json) return io.out(json(items));
-				if (items.length === 0) return io.out('Nothing is due for rotation.\n');
-				io.out(
-					table(
-						['NAME', 'ENVIRONMENT', 'POLICY', 'EVERY', 'DUE SINCE', 'OVERDUE DAYS'],
-						items.map((d) => [
-							d.name,
-							d.environment,
-							d.rotationPolicy,
-							`${d.rotationIntervalDays}d`,
-							shortDate(d.dueAt),
-							d.overdueDays,
-						]),
-					),
-				);
-			});
-		});
+		.action(
+			async (
+				o: { env?: string; policy?: 'AUTOMATIC' | 'MANUAL'; json?: boolean },
+				cmd: Command,
+			) => {
+				await withService(io, g(cmd), async (service, caller) => {
+					const items = await service.dueForRotation(caller, {
+						environment: o.env,
+						rotationPolicy: o.policy,
+					});
+					if (o.json) return io.out(json(items));
+					if (items.length === 0) return io.out('Nothing is due for rotation.\n');
+					io.out(
+						table(
+							['NAME', 'ENVIRONMENT', 'POLICY', 'ACTION', 'EVERY', 'DUE SINCE', 'OVERDUE DAYS'],
+							items.map((d) => [
+								d.name,
+								d.environment,
+								d.rotationPolicy,
+								d.action,
+								`${d.rotationIntervalDays}d`,
+								shortDate(d.dueAt),
+								d.overdueDays,
+							]),
+						),
+					);
+				});
+			},
+		);
 }

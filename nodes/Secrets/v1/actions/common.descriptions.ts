@@ -83,3 +83,56 @@ export const writeOptions: INodeProperties = {
 		},
 	],
 };
+
+/** The policies as the nodes offer them; what each means is in src/core/rotation.ts. */
+export const rotationPolicyOptions = [
+	{
+		name: 'Automatic',
+		value: 'AUTOMATIC',
+		description:
+			'A rotation workflow (Secrets Trigger "Due for Rotation", or the nightly example) replaces the value every N days',
+	},
+	{
+		name: 'Manual',
+		value: 'MANUAL',
+		description:
+			'A person rotates it; with an interval, the Secrets Trigger "Rotation Reminder" fires when it is reached',
+	},
+	{
+		name: 'On Demand',
+		value: 'ON_DEMAND',
+		description: 'Rotated only when someone asks; never due, no interval',
+	},
+];
+
+/** Who rotates a new secret, and how often: the interval is asked for only where the policy has one. */
+export const rotationFields: INodeProperties[] = [
+	{
+		displayName: 'Rotation Policy',
+		name: 'rotationPolicy',
+		type: 'options',
+		options: rotationPolicyOptions,
+		default: 'MANUAL',
+		description: 'Who rotates the value, and whether it falls due by time',
+	},
+	{
+		displayName: 'Rotate Every (Days)',
+		name: 'rotationIntervalDays',
+		type: 'number',
+		typeOptions: { minValue: 1, maxValue: 3650 },
+		default: 90,
+		required: true,
+		description: 'Days a value may be used before the rotation workflow replaces it',
+		displayOptions: { show: { rotationPolicy: ['AUTOMATIC'] } },
+	},
+	{
+		displayName: 'Remind Every (Days)',
+		name: 'rotationIntervalDays',
+		type: 'number',
+		typeOptions: { minValue: 0, maxValue: 3650 },
+		default: 0,
+		description:
+			'Days a value may be used before a person is reminded to rotate it; 0 for no reminder',
+		displayOptions: { show: { rotationPolicy: ['MANUAL'] } },
+	},
+];

@@ -10,9 +10,31 @@ export const description: INodeProperties[] = [
 		default: '',
 		description: 'Empty for all environments',
 	},
+	{
+		displayName: 'Rotation Policy',
+		name: 'rotationPolicy',
+		type: 'options',
+		options: [
+			{ name: 'All', value: '', description: 'Both kinds; each item says which in "action"' },
+			{
+				name: 'Automatic (to Rotate)',
+				value: 'AUTOMATIC',
+				description: 'Secrets this workflow should rotate',
+			},
+			{
+				name: 'Manual (Reminders)',
+				value: 'MANUAL',
+				description: 'Secrets a person should rotate: notify, never rotate them here',
+			},
+		],
+		default: '',
+	},
 ];
 
-/** Secrets whose current value is older than their rotation interval: one item each. */
+/**
+ * Secrets whose current value is older than their rotation interval: one item each, with `action`
+ * `rotate` (AUTOMATIC) or `remind` (MANUAL).
+ */
 export async function execute(
 	this: IExecuteFunctions,
 	i: number,
@@ -21,5 +43,7 @@ export async function execute(
 	const env = (this.getNodeParameter('environment', i, '') as string).trim();
 	return (await s.service.dueForRotation(s.caller, {
 		environment: env || undefined,
+		rotationPolicy:
+			(this.getNodeParameter('rotationPolicy', i, '') as 'AUTOMATIC' | 'MANUAL' | '') || undefined,
 	})) as unknown as IDataObject[];
 }

@@ -11,10 +11,12 @@ import * as rollback from './rollback.operation';
 import * as rotate from './rotate.operation';
 import * as setValue from './setValue.operation';
 import * as stage from './stage.operation';
+import * as update from './update.operation';
 import * as versions from './versions.operation';
 
 export const operations = {
 	create,
+	update,
 	setValue,
 	rotate,
 	stage,
@@ -87,6 +89,12 @@ export const description: INodeProperties[] = [
 				value: 'stage',
 				action: 'Stage a pending version',
 				description: 'New value, used only when pinned @pending until promoted',
+			},
+			{
+				name: 'Update',
+				value: 'update',
+				action: 'Update a secret',
+				description: 'Change metadata: rotation policy and interval, tags, bindings; never a value',
 			},
 		],
 		default: 'get',

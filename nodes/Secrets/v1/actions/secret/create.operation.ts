@@ -1,9 +1,10 @@
 import type { IDataObject, IExecuteFunctions, INodeProperties } from 'n8n-workflow';
 
-import { SECRET_TYPES } from '../../../../../src/core/model';
+import { type RotationPolicy, SECRET_TYPES } from '../../../../../src/core/model';
 import type { Session } from '../../../../../src/n8n/node-support';
 import {
 	environmentOverride,
+	rotationFields,
 	valueFields,
 	writeOptions as writeOptionsField,
 } from '../common.descriptions';
@@ -33,6 +34,7 @@ export const description: INodeProperties[] = [
 	},
 	environmentOverride,
 	...valueFields,
+	...rotationFields,
 	{
 		displayName: 'Metadata',
 		name: 'metadata',
@@ -47,12 +49,6 @@ export const description: INodeProperties[] = [
 				type: 'string',
 				default: '',
 				description: 'Comma-separated',
-			},
-			{
-				displayName: 'Rotate Every (Days)',
-				name: 'rotationIntervalDays',
-				type: 'number',
-				default: 90,
 			},
 			{
 				displayName: 'Allowed Hosts',
@@ -75,7 +71,7 @@ export const description: INodeProperties[] = [
 	writeOptionsField,
 ];
 
-const list = (v: unknown) =>
+export const list = (v: unknown) =>
 	typeof v === 'string' && v.trim()
 		? v
 				.split(',')
@@ -89,6 +85,12 @@ export async function execute(
 	s: Session,
 ): Promise<IDataObject> {
 	const meta = this.getNodeParameter('metadata', i, {}) as IDataObject;
+	const rotationPolicy = this.getNodeParameter('rotationPolicy', i, 'MANUAL') as RotationPolicy;
+	// ON_DEMAND has no interval; for MANUAL, 0 means no reminder.
+	const interval =
+		rotationPolicy === 'ON_DEMAND'
+			? 0
+			: (this.getNodeParameter('rotationIntervalDays', i, 0) as number);
 	const { expiresAt, notBefore, reason } = writeOptions.call(this, i);
 	const created = await s.service.createSecret(s.caller, {
 		name: this.getNodeParameter('name', i) as string,
@@ -97,8 +99,8 @@ export async function execute(
 		...valueSource.call(this, i),
 		description: typeof meta.description === 'string' ? meta.description : undefined,
 		tags: list(meta.tags),
-		rotationIntervalDays:
-			typeof meta.rotationIntervalDays === 'number' ? meta.rotationIntervalDays : undefined,
+		rotationPolicy,
+		rotationIntervalDays: interval > 0 ? interval : undefined,
 		allowedHosts: list(meta.allowedHosts),
 		allowedConsumers: list(meta.allowedConsumers),
 		expiresAt,
