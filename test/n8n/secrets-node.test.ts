@@ -24,6 +24,7 @@ beforeEach(async () => {
 		type: 'API_KEY',
 		environment: 'production',
 		value: VALUE,
+		rotationPolicy: 'AUTOMATIC',
 		rotationIntervalDays: 30,
 	});
 	h = new N8nHarness();
@@ -199,6 +200,137 @@ describe('Secrets node', () => {
 		expect(items.map((i) => i.json.name)).toEqual(['cert']);
 		expect(items[0].json).toMatchObject({ environment: 'production', daysLeft: 4, expired: false });
 		expect(JSON.stringify(expiring.data)).not.toContain('cert-value');
+	});
+
+	describe('rotation policies', () => {
+		const createParams = (name: string, rotation: Record<string, unknown>) => ({
+			resource: 'secret',
+			operation: 'create',
+			name,
+			type: 'PASSWORD',
+			valueSource: 'generate',
+			length: 24,
+			...rotation,
+		});
+
+		it('creates with the policy chosen in the node, and the interval only where the policy has one', async () => {
+			const operator = await credentialFor('operator');
+			const cases: [string, Record<string, unknown>, Record<string, unknown>][] = [
+				[
+					'auto',
+					{ rotationPolicy: 'AUTOMATIC', rotationIntervalDays: 7 },
+					{ rotationPolicy: 'AUTOMATIC', rotationIntervalDays: 7 },
+				],
+				[
+					'manual-remind',
+					{ rotationPolicy: 'MANUAL', rotationIntervalDays: 30 },
+					{ rotationPolicy: 'MANUAL', rotationIntervalDays: 30 },
+				],
+				[
+					'manual',
+					{ rotationPolicy: 'MANUAL', rotationIntervalDays: 0 },
+					{ rotationPolicy: 'MANUAL', rotationIntervalDays: null, nextRotationAt: null },
+				],
+				// The interval field is hidden for ON_DEMAND; a value left in it is not sent.
+				[
+					'demand',
+					{ rotationPolicy: 'ON_DEMAND', rotationIntervalDays: 30 },
+					{ rotationPolicy: 'ON_DEMAND', rotationIntervalDays: null, nextRotationAt: null },
+				],
+				['plain', {}, { rotationPolicy: 'MANUAL', rotationIntervalDays: null }],
+			];
+			for (const [name, rotation, expected] of cases) {
+				const run = await h.run(workflow(createParams(name, rotation), operator));
+				expect(nodeResult(run, 'Secrets').error).toBeUndefined();
+				expect(nodeResult(run, 'Secrets').items[0].json).toMatchObject({ name, ...expected });
+			}
+			const auto = await t.service.getSecret(t.admin, 'auto');
+			expect(Date.parse(auto.nextRotationAt!)).toBe(
+				Date.parse(auto.environments[0].currentCreatedAt!) + 7 * 86_400_000,
+			);
+		});
+
+		it('refuses AUTOMATIC without an interval with a message that says what to add', async () => {
+			const operator = await credentialFor('operator');
+			const run = await h.run(
+				workflow(
+					createParams('auto', { rotationPolicy: 'AUTOMATIC', rotationIntervalDays: 0 }),
+					operator,
+				),
+			);
+			const err = nodeResult(run, 'Secrets').error!;
+			expect(err.message).toContain('INVALID_INPUT');
+			expect(err.message).toContain('AUTOMATIC rotation needs an interval');
+			await expect(t.service.getSecret(t.admin, 'auto')).rejects.toMatchObject({
+				code: 'SECRET_NOT_FOUND',
+			});
+		});
+
+		it('updates the policy and interval of an existing secret, and nothing else', async () => {
+			const operator = await credentialFor('operator');
+			const update = (updateFields: Record<string, string | number>) =>
+				h.run(
+					workflow(
+						{ resource: 'secret', operation: 'update', secret: stripe, updateFields },
+						operator,
+					),
+				);
+			let run = await update({ rotationPolicy: 'MANUAL', rotationIntervalDays: 14 });
+			expect(nodeResult(run, 'Secrets').items[0].json).toMatchObject({
+				name: 'stripe-key',
+				rotationPolicy: 'MANUAL',
+				rotationIntervalDays: 14,
+				allowedHosts: [],
+			});
+			run = await update({ rotationIntervalDays: 0 });
+			expect(nodeResult(run, 'Secrets').items[0].json).toMatchObject({
+				rotationPolicy: 'MANUAL',
+				rotationIntervalDays: null,
+				nextRotationAt: null,
+			});
+			run = await update({ rotationPolicy: 'AUTOMATIC' });
+			expect(nodeResult(run, 'Secrets').error!.message).toContain(
+				'AUTOMATIC rotation needs an interval',
+			);
+			run = await update({ rotationPolicy: 'ON_DEMAND', description: 'rotated when asked' });
+			expect(nodeResult(run, 'Secrets').items[0].json).toMatchObject({
+				rotationPolicy: 'ON_DEMAND',
+				rotationIntervalDays: null,
+				description: 'rotated when asked',
+			});
+			expect(JSON.stringify(run.data)).not.toContain(VALUE);
+		});
+
+		it('lists due secrets by policy: AUTOMATIC to rotate, MANUAL as reminders', async () => {
+			// Written 40 days ago; the node's store runs on the real clock.
+			t.clock.ms = Date.now() - 40 * 86_400_000;
+			await t.service.createSecret(t.admin, {
+				name: 'manual-30',
+				environment: 'production',
+				value: 'm',
+				rotationPolicy: 'MANUAL',
+				rotationIntervalDays: 30,
+			});
+			await t.service.createSecret(t.admin, {
+				name: 'auto-30',
+				environment: 'production',
+				value: 'a',
+				rotationPolicy: 'AUTOMATIC',
+				rotationIntervalDays: 30,
+			});
+			t.clock.ms = Date.now();
+			const user = await credentialFor('user');
+			const due = async (rotationPolicy?: string) =>
+				nodeResult(
+					await h.run(
+						workflow({ resource: 'maintenance', operation: 'due', rotationPolicy }, user),
+					),
+					'Secrets',
+				).items.map((i) => `${String(i.json.name)}:${String(i.json.action)}`);
+			expect(await due()).toEqual(['auto-30:rotate', 'manual-30:remind']);
+			expect(await due('AUTOMATIC')).toEqual(['auto-30:rotate']);
+			expect(await due('MANUAL')).toEqual(['manual-30:remind']);
+		});
 	});
 
 	it('keeps going with an error item per failing item when the node continues on fail', async () => {

@@ -1,6 +1,6 @@
 import { closeEmbeddedStores } from '../../src/n8n/connection';
 import { N8nHarness, type WorkflowJson } from '../helpers/n8n-harness';
-import { createTestStore, rawSql, type TestStore } from '../helpers/store';
+import { createTestStore, type TestStore } from '../helpers/store';
 import { type Backend, startBackend } from '../helpers/backend-mode';
 
 let t: TestStore;
@@ -109,20 +109,39 @@ describe('Secrets Trigger', () => {
 		expect(JSON.stringify(denied)).not.toMatch(/v1|v2/);
 	});
 
-	it('fires once when a secret falls due for rotation, and not after it was rotated', async () => {
+	it('fires "due" once for an AUTOMATIC secret past its interval, and not after it was rotated', async () => {
+		const wf = trigger({ event: 'due' });
 		await t.service.createSecret(t.admin, {
 			name: 'db',
 			environment: 'production',
 			value: 'p',
-			rotationIntervalDays: 1,
+			rotationPolicy: 'AUTOMATIC',
+			rotationIntervalDays: 30,
 		});
-		const wf = trigger({ event: 'due' });
 		expect(await h.poll(wf, 'Secrets Trigger')).toBeNull();
-		// The node's store runs on the real clock: age the value instead of moving the clock.
-		rawSql(t.path, "UPDATE versions SET created_at = '2020-01-01T00:00:00.000Z'");
-		rawSql(t.path, "UPDATE value_lines SET current_since = '2020-01-01T00:00:00.000Z'");
+		// The node's store runs on the real clock: write the values as if 31 days ago.
+		t.clock.ms = Date.now() - 31 * 86_400_000;
+		await t.service.setValue(t.admin, { name: 'db', environment: 'production', value: 'p-old' });
+		for (const [name, rotationPolicy, rotationIntervalDays] of [
+			['manual', 'MANUAL', 30],
+			['manual-none', 'MANUAL', undefined],
+			['on-demand', 'ON_DEMAND', undefined],
+		] as const)
+			await t.service.createSecret(t.admin, {
+				name,
+				environment: 'production',
+				value: 'v',
+				rotationPolicy,
+				rotationIntervalDays,
+			});
+		t.clock.ms = Date.now();
 		expect(emitted(await h.poll(wf, 'Secrets Trigger'))).toEqual([
-			expect.objectContaining({ event: 'due', name: 'db' }),
+			expect.objectContaining({
+				event: 'due',
+				name: 'db',
+				rotationPolicy: 'AUTOMATIC',
+				action: 'rotate',
+			}),
 		]);
 		expect(await h.poll(wf, 'Secrets Trigger')).toBeNull();
 		await t.service.rotate(t.admin, {
@@ -131,6 +150,38 @@ describe('Secrets Trigger', () => {
 			generate: { length: 24, alphabet: 'alphanumeric' },
 		});
 		expect(await h.poll(wf, 'Secrets Trigger')).toBeNull();
+	});
+
+	it('fires "reminder" once for a MANUAL secret past its interval, never "due"; ON_DEMAND fires neither', async () => {
+		const due = trigger({ event: 'due' });
+		const reminders = trigger({ event: 'reminder' });
+		t.clock.ms = Date.now() - 31 * 86_400_000;
+		for (const [name, rotationPolicy, rotationIntervalDays] of [
+			['manual', 'MANUAL', 30],
+			['manual-none', 'MANUAL', undefined],
+			['on-demand', 'ON_DEMAND', undefined],
+		] as const)
+			await t.service.createSecret(t.admin, {
+				name,
+				environment: 'production',
+				value: 'v',
+				rotationPolicy,
+				rotationIntervalDays,
+			});
+		t.clock.ms = Date.now();
+		expect(emitted(await h.poll(reminders, 'Secrets Trigger'))).toEqual([
+			expect.objectContaining({
+				event: 'reminder',
+				name: 'manual',
+				rotationPolicy: 'MANUAL',
+				action: 'remind',
+			}),
+		]);
+		expect(await h.poll(reminders, 'Secrets Trigger')).toBeNull();
+		expect(await h.poll(due, 'Secrets Trigger')).toBeNull();
+		// A person rotates it: the reminder ends, and fires again only when the new value is due.
+		await t.service.setValue(t.admin, { name: 'manual', environment: 'production', value: 'v2' });
+		expect(await h.poll(reminders, 'Secrets Trigger')).toBeNull();
 	});
 
 	it('shows a sample event on a manual test run without moving the cursor', async () => {
