@@ -635,6 +635,9 @@ export class SecretsService {
 								destinationHost: what.destinationHost,
 							}),
 						'process',
+						// Only the audit trail changes: on PostgreSQL it need not wait for the store's
+						// exclusive write lock (a burst of refused calls must not hold up the one running).
+						{ changesSecrets: false },
 					)
 					.catch((auditErr: unknown) => {
 						// A store that cannot be written cannot record the failure either: the caller is told

@@ -1,6 +1,7 @@
 // A separate OS process working on a shared store (the SQLite file or the PostgreSQL database its
 // environment names), through the built package (dist/), as a second
 // n8n worker would. Configured by environment; prints one JSON line per acknowledged step.
+const { writeSync } = require('node:fs');
 const { SecretsService } = require('../../dist/src/service/secrets-service');
 const { openDriver } = require('../../dist/src/service/config');
 const { rawKeyProvider } = require('../../dist/src/crypto/master-key');
@@ -64,7 +65,8 @@ async function main() {
 			}
 		}
 		await service.close();
-		process.stdout.write(`${JSON.stringify(tally)}\n`);
+		// Written synchronously: the parent parses this line, and the process ends right after it.
+		writeSync(1, `${JSON.stringify(tally)}\n`);
 		return;
 	}
 	if (WORKER_MODE === 'use-loop') {

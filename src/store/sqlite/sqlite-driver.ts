@@ -28,6 +28,11 @@ export interface SqliteOptions {
  */
 const fileTurns = new Map<string, Promise<unknown>>();
 
+/** The longest one attempt at another process's write lock blocks the event loop. */
+const LOCK_POLL_MS = 20;
+/** transaction(): another process holds the write lock; try again shortly. */
+const LOCK_TAKEN = Symbol('write lock taken');
+
 function busy(err: unknown): boolean {
 	const e = err as { errcode?: number; message?: string };
 	return (
@@ -166,48 +171,69 @@ export class SqliteDriver implements SqlDriver {
 		return this.serialize(() => this.direct.run(sql, params));
 	}
 
-	transaction<T>(
+	/**
+	 * Another process's write lock is waited for asynchronously: node:sqlite's busy handler blocks the
+	 * whole event loop while it waits, so a busy store would stall every request of this process, reads
+	 * included. Each attempt blocks at most LOCK_POLL_MS; between attempts this process's queue is
+	 * free for its reads, and the event loop for everything else. STORE_BUSY after the busy timeout.
+	 */
+	async transaction<T>(
 		fn: (tx: SqlExecutor) => Promise<T>,
 		durability: Durability = 'full',
 		options: TransactionOptions = {},
 	): Promise<T> {
-		return this.serializeWrite(async () => {
-			if (this.readOnlyReason) throw copyError(this.readOnlyReason);
-			// In WAL mode, NORMAL still writes the commit to the WAL file before returning (it survives a
-			// killed process); FULL also fsyncs it. Switching per transaction keeps value changes durable
-			// against power loss without paying an fsync for every audited `use`.
-			const mode = durability === 'full' || this.durability === 'full' ? 'FULL' : 'NORMAL';
-			if (mode !== this.syncMode) {
-				this.db.exec(`PRAGMA synchronous = ${mode}`);
-				this.syncMode = mode;
+		const deadline = Date.now() + this.timeout;
+		for (let attempt = 0; ; attempt++) {
+			const outcome = await this.serializeWrite(() =>
+				this.attempt(fn, durability, options, Date.now() >= deadline),
+			);
+			if (outcome !== LOCK_TAKEN) return outcome.value;
+			await new Promise((resolve) => setTimeout(resolve, Math.min(50, 1 + attempt * 2)));
+		}
+	}
+
+	private async attempt<T>(
+		fn: (tx: SqlExecutor) => Promise<T>,
+		durability: Durability,
+		options: TransactionOptions,
+		lastChance: boolean,
+	): Promise<{ value: T } | typeof LOCK_TAKEN> {
+		if (this.readOnlyReason) throw copyError(this.readOnlyReason);
+		// In WAL mode, NORMAL still writes the commit to the WAL file before returning (it survives a
+		// killed process); FULL also fsyncs it. Switching per transaction keeps value changes durable
+		// against power loss without paying an fsync for every audited `use`.
+		const mode = durability === 'full' || this.durability === 'full' ? 'FULL' : 'NORMAL';
+		if (mode !== this.syncMode) {
+			this.db.exec(`PRAGMA synchronous = ${mode}`);
+			this.syncMode = mode;
+		}
+		try {
+			this.db.exec('BEGIN IMMEDIATE');
+		} catch (err) {
+			if (busy(err)) {
+				if (!lastChance) return LOCK_TAKEN;
+				throw new SecretsError(
+					'STORE_BUSY',
+					'The secrets store is busy (another process holds its write lock); try again.',
+					{ cause: err },
+				);
 			}
-			try {
-				this.db.exec('BEGIN IMMEDIATE');
-			} catch (err) {
-				if (busy(err)) {
-					throw new SecretsError(
-						'STORE_BUSY',
-						'The secrets store is busy (another process holds its write lock); try again.',
-						{ cause: err },
-					);
-				}
-				throw err;
+			throw err;
+		}
+		try {
+			const result = await fn(this.direct);
+			this.db.exec('COMMIT');
+			if (options.changesSecrets !== false) this.commits++;
+			return { value: result };
+		} catch (err) {
+			if (this.db.isTransaction) this.db.exec('ROLLBACK');
+			if (busy(err)) {
+				throw new SecretsError('STORE_BUSY', 'The secrets store is busy; try again.', {
+					cause: err,
+				});
 			}
-			try {
-				const result = await fn(this.direct);
-				this.db.exec('COMMIT');
-				if (options.changesSecrets !== false) this.commits++;
-				return result;
-			} catch (err) {
-				if (this.db.isTransaction) this.db.exec('ROLLBACK');
-				if (busy(err)) {
-					throw new SecretsError('STORE_BUSY', 'The secrets store is busy; try again.', {
-						cause: err,
-					});
-				}
-				throw err;
-			}
-		});
+			throw err;
+		}
 	}
 
 	changeCounter(): Promise<string | null> {
@@ -294,9 +320,12 @@ function openStore(
 }
 
 function openWritable(location: string, timeout: number): DatabaseSync {
-	const db = new DatabaseSync(location, { timeout });
+	// The busy handler blocks the event loop: keep each wait short (transaction() polls for the
+	// write lock asynchronously up to `timeout`).
+	const poll = Math.min(timeout, LOCK_POLL_MS);
+	const db = new DatabaseSync(location, { timeout: poll });
 	try {
-		db.exec(`PRAGMA busy_timeout = ${timeout}`);
+		db.exec(`PRAGMA busy_timeout = ${poll}`);
 		// Entering WAL mode reads the database and maps -shm: a full disk or read-only files fail here.
 		db.exec('PRAGMA journal_mode = WAL');
 		db.exec('PRAGMA foreign_keys = ON');
