@@ -5,6 +5,8 @@
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
+
+import { tamperedError } from '../store/row-seals';
 import { readFileSync } from 'node:fs';
 import { resolve as resolvePath } from 'node:path';
 
@@ -1617,6 +1619,11 @@ export class SecretsService {
 			version === null
 				? undefined
 				: await versions.get(x, row.tenant, row.id, line.environment, version);
+		if (!v && version !== null) {
+			// Version rows are never deleted one by one (retention erases the value and keeps the
+			// row): one the sealed line names but that is gone was removed behind the store's back.
+			throw tamperedError(`version ${version} of secret "${row.name}" in ${line.environment}`);
+		}
 		if (!v) {
 			throw new SecretsError(
 				'VERSION_NOT_FOUND',
