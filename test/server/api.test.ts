@@ -77,6 +77,7 @@ describe('every route', () => {
 			['POST', '/api/v1/maintenance', undefined, 200],
 			['GET', '/api/v1/audit?limit=5&action=rotate', undefined, 200],
 			['GET', '/api/v1/audit/verify', undefined, 200],
+			['GET', '/api/v1/audit/checkpoint', undefined, 200],
 			['GET', '/api/v1/tokens', undefined, 200],
 			['POST', '/api/v1/tokens', { subject: 'ci', role: 'viewer', ttl: '1h' }, 201],
 			['DELETE', '/api/v1/secrets/stripe-key?reason=cleanup', undefined, 200],
@@ -118,6 +119,10 @@ describe('every route', () => {
 			value: VALUE,
 		});
 		expect(answers['GET /api/v1/audit/verify']).toMatchObject({ ok: true });
+		expect(answers['GET /api/v1/audit/checkpoint']).toMatchObject({
+			type: 'n8n-secrets/audit-checkpoint/v1',
+			tenant: 'default',
+		});
 		expect(answers['POST /api/v1/keys/rotate']).toEqual({ rewrapped: 0, reencrypted: 0 });
 
 		// Every route of the table was served (the log names the route, not the URL).
@@ -194,6 +199,7 @@ describe('permissions', () => {
 		['operator', 'POST', '/api/v1/maintenance'],
 		['user', 'GET', '/api/v1/audit'],
 		['user', 'GET', '/api/v1/audit/verify'],
+		['user', 'GET', '/api/v1/audit/checkpoint'],
 		['auditor', 'GET', '/api/v1/tokens'],
 		['operator', 'POST', '/api/v1/tokens', { subject: 'x', role: 'admin' }],
 		['operator', 'DELETE', '/api/v1/tokens/some-jti'],
@@ -237,6 +243,7 @@ describe('permissions', () => {
 		await ok('revealer', 'POST', '/api/v1/secrets/stripe-key/reveal?env=production');
 		await ok('operator', 'POST', '/api/v1/secrets/stripe-key/rotate?env=production');
 		await ok('auditor', 'GET', '/api/v1/audit/verify');
+		await ok('auditor', 'GET', '/api/v1/audit/checkpoint');
 		const denials = await t.service.listAudit(t.admin, { outcome: 'denied' });
 		expect(denials.items).toHaveLength(0);
 	});

@@ -262,6 +262,7 @@ const FIXTURES: Record<string, Fixture> = {
 	'POST /maintenance': { aims: [], request: () => ({}) },
 	'GET /audit': { aims: [], request: () => ({ query: { limit: '5' } }) },
 	'GET /audit/verify': { aims: [], request: () => ({}) },
+	'GET /audit/checkpoint': { aims: [], request: () => ({}) },
 	'GET /tokens': { aims: [], request: () => ({}) },
 	// The new token's limits are the target: the requested environment and name pattern.
 	'POST /tokens': {
