@@ -536,6 +536,40 @@ export async function verifyChain(
 	return result(true);
 }
 
+/**
+ * The head, if its seal holds and the last stored event is the one it names (and is itself intact):
+ * what a checkpoint statement vouches for, checked in constant time (`verify` walks the whole chain).
+ */
+export async function sealedHead(
+	x: SqlExecutor,
+	tenant: string,
+	keyFor: (dekId: string) => Promise<DataKey>,
+): Promise<{ seq: number; hash: string }> {
+	const head = await audit.head(x, tenant, false);
+	const broken = (problem: string) =>
+		new SecretsError(
+			'INTEGRITY_ERROR',
+			`The audit trail's head ${problem}. Nothing was signed; run \`n8n-secrets audit verify\`.`,
+		);
+	if (!head) throw broken('is missing');
+	const seq = Number(head.seq);
+	let key: DataKey;
+	try {
+		key = await keyFor(head.dek_id);
+	} catch {
+		throw broken('is sealed with an unknown key');
+	}
+	if (!macEquals(headMac(key, tenant, seq, head.hash), toBuffer(head.mac)!))
+		throw broken('seal does not match');
+	const [last] = await audit.last(x, tenant);
+	const checkpoint = last ? null : await auditCheckpoints.latest(x, tenant);
+	const lastSeq = last ? last.seq : Number(checkpoint?.seq ?? 0);
+	const lastHash = last ? last.hash : checkpoint?.hash;
+	if (lastSeq !== seq || lastHash !== head.hash || (last && eventHash(last) !== last.hash))
+		throw broken('does not match the last stored event');
+	return { seq, hash: head.hash };
+}
+
 /** Re-seals the head under another data key (re-encryption retires the old one). */
 export async function resealHead(tx: SqlExecutor, tenant: string, key: DataKey): Promise<void> {
 	const head = await audit.head(tx, tenant, false);
