@@ -162,11 +162,10 @@ export async function openKeys(
 			if (!match) throw await wrongKey(driver, provider, rows);
 			// A store at the current schema needs no write to open: a read-only or full store still reads.
 			if (found < SCHEMA_VERSION) await upgrade(driver, found);
-			return {
-				master: match.key,
-				masterKeyId: match.row.id,
-				keyring: new Keyring(match.key, match.row.id),
-			};
+			const keyring = new Keyring(match.key, match.row.id);
+			// Once per store (a read of `meta` after that): rows written before seals are sealed now.
+			await sealUnsealedRows(driver, keyring);
+			return { master: match.key, masterKeyId: match.row.id, keyring };
 		}
 	}
 	if (!create) {

@@ -440,11 +440,13 @@ describe('a store written by the release before policies were checked', () => {
 	it('reads every combination: AUTOMATIC with an interval is rotated, MANUAL with one reminded, the rest never due', async () => {
 		const admin = { token: fixture.adminToken[STORE_KIND] };
 		const meta = async (name: string) => old.getSecret(admin, name);
-		const written = Date.parse((await meta('old-manual-30')).environments[0].currentCreatedAt!);
+		const writtenAt = async (name: string) =>
+			Date.parse((await meta(name)).environments[0].currentCreatedAt!);
+		const written = await writtenAt('old-manual-30');
 		expect(await meta('old-interval-only')).toMatchObject({
 			rotationPolicy: 'AUTOMATIC',
 			rotationIntervalDays: 30,
-			nextRotationAt: iso(written + 30 * DAY_MS),
+			nextRotationAt: iso((await writtenAt('old-interval-only')) + 30 * DAY_MS),
 		});
 		expect(await meta('old-manual-30')).toMatchObject({
 			nextRotationAt: iso(written + 30 * DAY_MS),
