@@ -544,8 +544,10 @@ export async function sealedHead(
 	x: SqlExecutor,
 	tenant: string,
 	keyFor: (dekId: string) => Promise<DataKey>,
+	/** In a transaction on PostgreSQL: hold the head row, so no event is chained between the reads. */
+	lock = false,
 ): Promise<{ seq: number; hash: string }> {
-	const head = await audit.head(x, tenant, false);
+	const head = await audit.head(x, tenant, lock);
 	const broken = (problem: string) =>
 		new SecretsError(
 			'INTEGRITY_ERROR',

@@ -1943,15 +1943,25 @@ export class SecretsService {
 		return this.op(caller, { action: 'audit.read', read: true }, async (p) => {
 			requireOperation(p, 'auditCheckpoint', 'sign an audit checkpoint');
 			await this.ingestJournal();
-			return this.readAuthorized(p, async (x) => {
-				const head = await sealedHead(x, p.tenant, (id) =>
-					loadDataKey(x, this.keys.keyring, p.tenant, id),
+			const sign = async (x: SqlExecutor, lock: boolean) => {
+				const head = await sealedHead(
+					x,
+					p.tenant,
+					(id) => loadDataKey(x, this.keys.keyring, p.tenant, id),
+					lock,
 				);
 				return signStatement(await loadSigningKey(x, this.keys.keyring, p.tenant), {
 					tenant: p.tenant,
 					...head,
 					time: this.iso(),
 				});
+			};
+			// The head and the last event are read together: outside a transaction, an event chained
+			// by another connection between the two reads would look like a broken head.
+			if (this.driver.readOnlyReason) return this.readAuthorized(p, (x) => sign(x, false));
+			await this.checkToken(this.driver, p);
+			return this.driver.transaction((tx) => sign(tx, this.lockHead), 'process', {
+				changesSecrets: false,
 			});
 		});
 	}
