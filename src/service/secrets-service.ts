@@ -2359,8 +2359,10 @@ export class SecretsService {
 					reason: `master key replaced (from ${this.keys.master.source} to ${next.source}); ${all.length} data keys re-wrapped`,
 				});
 			}
+			faultPoint('rewrap.before-commit');
 			return all.length;
 		});
+		faultPoint('rewrap.committed');
 		this.keys = { master: next, masterKeyId: nextId, keyring: new Keyring(next, nextId) };
 		return count;
 	}

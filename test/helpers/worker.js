@@ -51,6 +51,12 @@ async function main() {
 		process.stdout.write(`${JSON.stringify(r)}\n`);
 		return;
 	}
+	if (WORKER_MODE === 'rewrap') {
+		// Replaces the master key with WORKER_NEW_KEY (store-wide, as `key rotate` does).
+		await service.rotateMasterKey({ newKey: rawKeyProvider(process.env.WORKER_NEW_KEY, 'new key') });
+		await service.close();
+		return;
+	}
 	if (WORKER_MODE === 'rotate-keys-loop') {
 		// Re-encrypts the tenant again and again for WORKER_COUNT ms, as an impatient admin would.
 		const until = Date.now() + count;

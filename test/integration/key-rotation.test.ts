@@ -223,3 +223,32 @@ describe(`a re-encryption killed at each step on ${STORE_KIND}`, () => {
 		60_000,
 	);
 });
+
+describe(`a master key replacement killed at each step on ${STORE_KIND}`, () => {
+	it.each([
+		['rewrap.before-commit', 'old'],
+		['rewrap.committed', 'new'],
+	])(
+		'after a kill at %s, the %s key opens every value and the other is refused',
+		async (point, which) => {
+			await seed(6);
+			const { randomBytes } = await import('node:crypto');
+			const { rawKeyProvider } = await import('../../src/crypto/master-key');
+			const next = randomBytes(32).toString('base64');
+			const killed = await finished(
+				worker('rewrap', { N8N_SECRETS_FAULT_POINT: point, WORKER_NEW_KEY: next }),
+			);
+			expect(killed.signal).toBe('SIGKILL');
+			const [good, bad] =
+				which === 'old'
+					? [t.key, rawKeyProvider(next, 'new key')]
+					: [rawKeyProvider(next, 'new key'), t.key];
+			await expect(t.open({}, bad)).rejects.toMatchObject({ code: 'WRONG_MASTER_KEY' });
+			const opened = await t.open({}, good);
+			for (const [name, envs] of expected)
+				for (const [environment, value] of envs)
+					expect((await opened.reveal(t.admin, { name, environment })).value).toBe(value);
+			expect((await opened.verifyAudit(t.admin)).ok).toBe(true);
+		},
+	);
+});
