@@ -170,9 +170,6 @@ ALTER TABLE versions ADD COLUMN seal {{blob}};
 ALTER TABLE tokens ADD COLUMN seal {{blob}};
 ALTER TABLE tokens ADD COLUMN seal_key TEXT;
 ALTER TABLE signing_keys ADD COLUMN seal {{blob}};
-CREATE INDEX secrets_by_seal_key ON secrets (tenant, seal_key);
-CREATE INDEX value_lines_by_seal_key ON value_lines (tenant, seal_key);
-CREATE INDEX tokens_by_seal_key ON tokens (tenant, seal_key);
 CREATE TABLE key_rotations (
   tenant TEXT PRIMARY KEY,
   run_id TEXT NOT NULL,
