@@ -55,6 +55,18 @@ export function storeLocation(env: NodeJS.ProcessEnv = process.env): string {
 	return `${redactUrl(env.N8N_SECRETS_DATABASE_URL!.trim())}${schema ? `#${schema}` : ''}`;
 }
 
+/** N8N_SECRETS_RESOLVE_CACHE_ENTRIES: how many resolutions a process keeps rows for (SQLite). */
+export function resolveCacheEntries(env: NodeJS.ProcessEnv = process.env): number | undefined {
+	const v = env.N8N_SECRETS_RESOLVE_CACHE_ENTRIES?.trim();
+	if (!v) return undefined;
+	if (!/^\d{1,9}$/.test(v) || Number(v) < 1)
+		throw new SecretsError(
+			'INVALID_INPUT',
+			`N8N_SECRETS_RESOLVE_CACHE_ENTRIES must be a whole number of entries of at least 1 (each about 1.6 KB), not "${v}".`,
+		);
+	return Number(v);
+}
+
 /** Opens the store (SQLite file or PostgreSQL) with the master key from the environment. */
 export function openEmbedded(
 	env: NodeJS.ProcessEnv = process.env,
@@ -73,6 +85,7 @@ export function openEmbedded(
 	}
 	return SecretsService.open(openDriver(env), provider, {
 		durability: resolveDurability(env),
+		resolveCacheEntries: resolveCacheEntries(env),
 		...options,
 	});
 }

@@ -206,7 +206,7 @@ export interface ServiceOptions {
 	relayUnboundTenants?: readonly string[];
 	/**
 	 * How many resolutions' rows (never values) this process keeps under the store's change counter;
-	 * beyond it the least recently used go. Default 50,000 (a few tens of MB at most).
+	 * beyond it the least recently used go. Default 100,000 (about 1.6 KB each; N8N_SECRETS_RESOLVE_CACHE_ENTRIES).
 	 */
 	resolveCacheEntries?: number;
 }
@@ -218,20 +218,50 @@ const MASTER_KEY_HOLDER = 'master-key-holder';
 const INGEST_DELAY_MS = 200;
 /** A re-encryption lease without progress for this long may be taken over by another run. */
 const LEASE_STALE_MS = 2 * 60_000;
-const RESOLVE_CACHE_ENTRIES = 50_000;
+/**
+ * Resolutions whose rows a process keeps (about 1.6 KB each, so some 160 MB when full): enough for
+ * every value of a store of 100,000 secrets to be served from the cache once it has been used.
+ */
+const RESOLVE_CACHE_ENTRIES = 100_000;
+
+/**
+ * What a resolution needs of the rows it read (their seals already checked): kept small, because the
+ * cache holds one per secret, environment and selector resolved (see resolveCacheEntries).
+ */
+type SnapshotSecret = Pick<SecretRow, 'name' | 'type' | 'previous_window_days'>;
+type SnapshotLine = Pick<LineRow, 'environment' | 'previous_since'>;
+type SnapshotVersion = Pick<VersionRow, 'version' | 'dek_id' | 'expires_at' | 'not_before'>;
 
 type ResolveSnapshot =
 	| { error: SecretsError }
 	| {
-			row: SecretRow;
-			line: LineRow;
-			v: VersionRow;
+			row: SnapshotSecret;
+			line: SnapshotLine;
+			v: SnapshotVersion;
 			hosts: string[];
 			consumers: string[];
 			/** The ciphertext as stored and the slot it is bound to: never the plaintext. */
 			aad: Buffer;
 			stored: EncryptedValue;
 	  };
+
+/**
+ * The slot and the stored ciphertext as views of one Buffer of their own. The column values node:sqlite
+ * returns each own a backing store, and a small Buffer from Node's shared pool keeps its whole 8 KB
+ * slab alive: either way a cache entry cost over a kilobyte outside the heap.
+ */
+function compactSlot(aad: Buffer, v: VersionRow): { aad: Buffer; stored: EncryptedValue } {
+	const parts = [aad, toBuffer(v.iv)!, toBuffer(v.ciphertext)!, toBuffer(v.mac)!];
+	const all = Buffer.allocUnsafeSlow(parts.reduce((n, b) => n + b.length, 0));
+	const views: Buffer[] = [];
+	let at = 0;
+	for (const b of parts) {
+		b.copy(all, at);
+		views.push(all.subarray(at, at + b.length));
+		at += b.length;
+	}
+	return { aad: views[0], stored: { iv: views[1], ciphertext: views[2], mac: views[3] } };
+}
 
 /** Metadata that decides how every environment's value is served, kept or bound. */
 const SECRET_WIDE_FIELDS = [
@@ -809,7 +839,10 @@ export class SecretsService {
 		}
 	}
 
-	private previousExpired(row: SecretRow, line: LineRow): boolean {
+	private previousExpired(
+		row: Pick<SecretRow, 'previous_window_days'>,
+		line: Pick<LineRow, 'previous_since'>,
+	): boolean {
 		return (
 			line.previous_since !== null &&
 			Date.parse(line.previous_since) + row.previous_window_days * DAY_MS <= this.now().getTime()
@@ -1574,18 +1607,20 @@ export class SecretsService {
 			const row = await this.liveSecret(x, tenant, name);
 			const { line, v } = await this.selectVersion(x, row, environment, selector);
 			return {
-				row,
-				line,
-				v,
+				row: { name: row.name, type: row.type, previous_window_days: row.previous_window_days },
+				line: { environment: line.environment, previous_since: line.previous_since },
+				v: {
+					version: v.version,
+					dek_id: v.dek_id,
+					expires_at: v.expires_at,
+					not_before: v.not_before,
+				},
 				hosts: JSON.parse(row.allowed_hosts) as string[],
 				consumers: JSON.parse(row.allowed_consumers) as string[],
-				aad: valueAad({
-					tenant,
-					secretId: row.id,
-					environment: line.environment,
-					version: v.version,
-				}),
-				stored: { iv: toBuffer(v.iv)!, ciphertext: toBuffer(v.ciphertext)!, mac: toBuffer(v.mac)! },
+				...compactSlot(
+					valueAad({ tenant, secretId: row.id, environment: line.environment, version: v.version }),
+					v,
+				),
 			};
 		} catch (error) {
 			if (error instanceof SecretsError) return { error };
@@ -1642,9 +1677,9 @@ export class SecretsService {
 
 	/** Checks that depend on the clock, made on every call: a cached row never outlives its expiry. */
 	private checkValidity(
-		row: SecretRow,
-		line: LineRow,
-		v: VersionRow,
+		row: SnapshotSecret,
+		line: SnapshotLine,
+		v: SnapshotVersion,
 		selector: VersionSelector | undefined,
 	): void {
 		if (
@@ -1924,7 +1959,8 @@ export class SecretsService {
 				if (anchor.seq > archived)
 					hash = (await auditRepo.range(x, p.tenant, anchor.seq - 1, 1))[0]?.hash;
 				else hash = (await auditCheckpoints.get(x, p.tenant, anchor.seq))?.hash;
-				if (hash === undefined) return { ...result, checkpoint: { seq: anchor.seq, found: 'archived' } };
+				if (hash === undefined)
+					return { ...result, checkpoint: { seq: anchor.seq, found: 'archived' } };
 				if (hash !== anchor.hash)
 					return broken(
 						`event ${anchor.seq} is not the event the checkpoint of ${anchor.time} vouches for: the chain was rewritten`,
@@ -1975,7 +2011,13 @@ export class SecretsService {
 	async archiveAudit(
 		caller: Caller,
 		input: { before: string; out: string },
-	): Promise<{ archived: number; fromSeq?: number; throughSeq?: number; file?: string; sha256?: string }> {
+	): Promise<{
+		archived: number;
+		fromSeq?: number;
+		throughSeq?: number;
+		file?: string;
+		sha256?: string;
+	}> {
 		const before = Date.parse(input.before);
 		if (Number.isNaN(before))
 			throw new SecretsError(
@@ -1983,7 +2025,10 @@ export class SecretsService {
 				`Invalid input: before: "${input.before}" is not a date; use an ISO date such as 2026-01-01.`,
 			);
 		if (typeof input.out !== 'string' || input.out.trim() === '')
-			throw new SecretsError('INVALID_INPUT', 'Invalid input: out: name the archive file to write.');
+			throw new SecretsError(
+				'INVALID_INPUT',
+				'Invalid input: out: name the archive file to write.',
+			);
 		const out = resolvePath(input.out);
 		return this.op(caller, { action: 'audit.archive' }, async (p) => {
 			requireOperation(p, 'archiveAudit', 'archive the audit trail');
@@ -2015,12 +2060,15 @@ export class SecretsService {
 			if (throughSeq < fromSeq) return { archived: 0 };
 			checkOutputFree(out, p.tenant, fromSeq);
 			const [last] = await auditRepo.range(this.driver, p.tenant, throughSeq - 1, 1);
-			const statement = signStatement(await loadSigningKey(this.driver, this.keys.keyring, p.tenant), {
-				tenant: p.tenant,
-				seq: throughSeq,
-				hash: last.hash,
-				time: this.iso(),
-			});
+			const statement = signStatement(
+				await loadSigningKey(this.driver, this.keys.keyring, p.tenant),
+				{
+					tenant: p.tenant,
+					seq: throughSeq,
+					hash: last.hash,
+					time: this.iso(),
+				},
+			);
 			const driver = this.driver;
 			const sha256 = await writeArchive(
 				out,
@@ -2103,7 +2151,13 @@ export class SecretsService {
 	async verifyArchive(
 		caller: Caller,
 		file: string,
-	): Promise<{ ok: boolean; events: number; fromSeq?: number; throughSeq?: number; problem?: string }> {
+	): Promise<{
+		ok: boolean;
+		events: number;
+		fromSeq?: number;
+		throughSeq?: number;
+		problem?: string;
+	}> {
 		return this.op(caller, { action: 'audit.read', read: true }, async (p) => {
 			requireOperation(p, 'verifyAudit', 'verify the audit trail');
 			let text: string;
@@ -2121,7 +2175,8 @@ export class SecretsService {
 			const h = c.header!;
 			const st = c.statement!;
 			const fail = (problem: string) => ({ ok: false, events: c.events, ...range, problem });
-			if (h.tenant !== p.tenant) return fail(`the archive is of tenant "${h.tenant}", not this one`);
+			if (h.tenant !== p.tenant)
+				return fail(`the archive is of tenant "${h.tenant}", not this one`);
 			return this.readAuthorized(p, async (x) => {
 				if (!sameKey(await loadVerifyKey(x, this.keys.keyring, p.tenant, st.kid), st))
 					return fail("the archive is not signed by one of the tenant's signing keys");
@@ -2130,7 +2185,11 @@ export class SecretsService {
 					return fail(
 						`the store has no checkpoint of event ${h.throughSeq} with this hash: this archive's events were not the ones removed from the store`,
 					);
-				if (h.fromSeq === 1 ? h.prevHash !== GENESIS_HASH : (await auditCheckpoints.get(x, p.tenant, h.fromSeq - 1))?.hash !== h.prevHash)
+				if (
+					h.fromSeq === 1
+						? h.prevHash !== GENESIS_HASH
+						: (await auditCheckpoints.get(x, p.tenant, h.fromSeq - 1))?.hash !== h.prevHash
+				)
 					return fail(
 						`the archive's first event does not link to the store's checkpoint of event ${h.fromSeq - 1}`,
 					);

@@ -7,7 +7,7 @@ import { execFile, execFileSync, spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { promisify } from 'node:util';
 
-import { rawSql } from '../helpers/store';
+import { sealedRawSql } from '../helpers/store';
 import { randomBytes } from 'node:crypto';
 import {
 	appendFileSync,
@@ -485,9 +485,11 @@ describe('inside a real n8n', () => {
 				status: string;
 			};
 		};
+		// Ages the value as a legitimate writer would (re-sealed), not as tampering would.
 		const age = () =>
-			rawSql(
+			sealedRawSql(
 				env.N8N_SECRETS_DB!,
+				env.N8N_SECRETS_MASTER_KEY!,
 				"UPDATE versions SET created_at = '2020-01-01T00:00:00.000Z' WHERE secret_id = (SELECT id FROM secrets WHERE name = 'nightly')",
 			);
 		const current = () =>
@@ -510,7 +512,7 @@ describe('inside a real n8n', () => {
 			],
 			'nightly-original',
 		);
-		age();
+		await age();
 		verifyStatus = 200;
 		expect((await run('wfrotation00001')).status).toBe('success');
 		expect(current()).toBe(2);
@@ -521,7 +523,7 @@ describe('inside a real n8n', () => {
 		).toBe(`Bearer ${rotated}`);
 		expect(notices()).toBe(1);
 
-		age();
+		await age();
 		verifyStatus = 401;
 		expect((await run('wfrotation00002')).status).toBe('success');
 		expect(current()).toBe(2);

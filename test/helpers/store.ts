@@ -10,11 +10,7 @@ import { rawKeyProvider, type KeyProvider } from '../../src/crypto/master-key';
 import { PostgresDriver, numberPlaceholders } from '../../src/store/postgres/postgres-driver';
 import type { SqlDriver, SqlParam } from '../../src/store/sql';
 import { computeSeal, type SealedTable } from '../../src/store/row-seals';
-import {
-	activeDataKey,
-	loadDataKey,
-	openKeys,
-} from '../../src/service/store-keys';
+import { activeDataKey, loadDataKey, openKeys } from '../../src/service/store-keys';
 import { SqliteDriver } from '../../src/store/sqlite/sqlite-driver';
 import { SecretsService, type ServiceOptions } from '../../src/service/secrets-service';
 
@@ -219,6 +215,21 @@ export async function pgSql(
 	}
 }
 
+/**
+ * rawSql on a SQLite store, then every row re-sealed with its master key: a legitimate writer's change
+ * (aging a version for a rotation test), not tampering. See TestStore.sealedSql.
+ */
+export async function sealedRawSql(
+	path: string,
+	keyBase64: string,
+	statement: string,
+	...params: (string | number | Uint8Array)[]
+): Promise<unknown[]> {
+	const rows = rawSql(path, statement, ...params);
+	await resealEverything(new SqliteDriver(path), newMasterKey(keyBase64));
+	return rows;
+}
+
 /** Re-seals every sealed row of the store as it now is (see TestStore.sealedSql). */
 async function resealEverything(driver: SqlDriver, key: KeyProvider): Promise<void> {
 	const { keyring } = await openKeys(driver, key, false, new Date().toISOString());
@@ -235,15 +246,12 @@ async function resealEverything(driver: SqlDriver, key: KeyProvider): Promise<vo
 						const sealKey =
 							table === 'versions' || table === 'signing_keys' ? '' : ', seal_key = ?';
 						const row = sealKey ? { ...r, seal_key: own.id } : r;
-						await raw.run(
-							`UPDATE ${table} SET seal = ?${sealKey} WHERE tenant = ? AND ${where}`,
-							[
-								computeSeal(own, table, row),
-								...(sealKey ? [own.id] : []),
-								tenant,
-								...(ids(r) as string[]),
-							] as SqlParam[],
-						);
+						await raw.run(`UPDATE ${table} SET seal = ?${sealKey} WHERE tenant = ? AND ${where}`, [
+							computeSeal(own, table, row),
+							...(sealKey ? [own.id] : []),
+							tenant,
+							...(ids(r) as string[]),
+						] as SqlParam[]);
 					}
 				};
 				await update('secrets', 'id = ?', (r) => [r.id]);
