@@ -176,7 +176,10 @@ export interface Stats {
 	deleted: number;
 	byType: Record<string, number>;
 	byEnvironment: Record<string, number>;
+	/** AUTOMATIC secrets whose interval has passed: the rotation workflow's work. */
 	dueForRotation: number;
+	/** MANUAL secrets whose interval has passed: reminders for a person. */
+	remindersDue: number;
 	expiringWithin30Days: number;
 	expired: number;
 }
@@ -1830,12 +1833,14 @@ export class SecretsService {
 				if (line.current_version === null) continue;
 				byEnvironment[line.environment] = (byEnvironment[line.environment] ?? 0) + 1;
 			}
+			const due = this.dueItems(rows);
 			return {
 				secrets: live.length,
 				deleted: all.filter((s) => s.deleted_at && secretAllowed(p, s.name)).length,
 				byType,
 				byEnvironment,
-				dueForRotation: this.dueItems(rows).length,
+				dueForRotation: due.filter((d) => d.action === 'rotate').length,
+				remindersDue: due.filter((d) => d.action === 'remind').length,
 				expiringWithin30Days: rows.filter(
 					({ line }) => line.expires_at && line.expires_at > now && line.expires_at <= horizon,
 				).length,

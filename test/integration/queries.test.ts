@@ -382,6 +382,7 @@ describe('stats', () => {
 			byType: { API_KEY: 1, DATABASE_CREDENTIAL: 1, WEBHOOK_SECRET: 1 },
 			byEnvironment: { production: 2, staging: 2 },
 			dueForRotation: 1,
+			remindersDue: 0,
 			expiringWithin30Days: 1,
 			expired: 1,
 		});

@@ -127,7 +127,7 @@ Example:
 					}\n`,
 				);
 				io.out(
-					`due for rotation: ${s.dueForRotation}   expiring within 30 days: ${s.expiringWithin30Days}   expired: ${s.expired}\n`,
+					`due for rotation: ${s.dueForRotation}   manual reminders due: ${s.remindersDue}   expiring within 30 days: ${s.expiringWithin30Days}   expired: ${s.expired}\n`,
 				);
 			});
 		});
