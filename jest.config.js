@@ -48,8 +48,13 @@ if (postgresReachable()) {
 		displayName: 'postgres',
 		testMatch: ['<rootDir>/test/integration/**/*.test.ts', '<rootDir>/test/server/**/*.test.ts'],
 		// The CLI suite is about files and processes on one host; the CLI on PostgreSQL goes through the
-		// same open path the contract suites cover.
-		testPathIgnorePatterns: ['/node_modules/', '<rootDir>/test/integration/cli.test.ts'],
+		// same open path the contract suites cover. The journal's durability suite is about the SQLite
+		// store's journal files (PostgreSQL chains audit events directly).
+		testPathIgnorePatterns: [
+			'/node_modules/',
+			'<rootDir>/test/integration/cli.test.ts',
+			'<rootDir>/test/integration/audit-durability.test.ts',
+		],
 		setupFiles: ['<rootDir>/test/helpers/postgres-env.js'],
 	});
 } else if (process.env.CI === 'true') {
