@@ -119,10 +119,15 @@ export function tamperedError(what: string): SecretsError {
 	);
 }
 
+/** Whether `row` carries the seal `key` gives it. */
+export function sealHolds(key: DataKey, table: SealedTable, row: object): boolean {
+	const stored = toBuffer((row as Row).seal as Uint8Array | null | undefined);
+	return stored !== null && macEquals(computeSeal(key, table, row), stored);
+}
+
 /** Throws INTEGRITY_ERROR unless `row` carries the seal `key` gives it. */
 export function checkSeal(key: DataKey, table: SealedTable, row: object, what: string): void {
-	const stored = toBuffer((row as Row).seal as Uint8Array | null | undefined);
-	if (!stored || !macEquals(computeSeal(key, table, row), stored)) throw tamperedError(what);
+	if (!sealHolds(key, table, row)) throw tamperedError(what);
 }
 
 /** What a row is, for messages: names and ids only, never a value. */
