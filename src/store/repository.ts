@@ -710,17 +710,19 @@ export const secrets = {
 			params.push(f.environment);
 		}
 		params.push(f.limit);
-		return x
-			.all<SecretRow>(
-				`SELECT s.* FROM secrets s WHERE ${where.join(' AND ')} ORDER BY s.name LIMIT ?`,
-				params,
-			)
-			.then((rows) => checkedAll(x, 'secrets', rows))
-			// secret_tags is an index of the sealed `tags`: a tag added to it behind the store's back
-			// does not put a secret into a filtered list.
-			.then((rows) =>
-				f.tag ? rows.filter((r) => (JSON.parse(r.tags) as string[]).includes(f.tag!)) : rows,
-			);
+		return (
+			x
+				.all<SecretRow>(
+					`SELECT s.* FROM secrets s WHERE ${where.join(' AND ')} ORDER BY s.name LIMIT ?`,
+					params,
+				)
+				.then((rows) => checkedAll(x, 'secrets', rows))
+				// secret_tags is an index of the sealed `tags`: a tag added to it behind the store's back
+				// does not put a secret into a filtered list.
+				.then((rows) =>
+					f.tag ? rows.filter((r) => (JSON.parse(r.tags) as string[]).includes(f.tag!)) : rows,
+				)
+		);
 	},
 	allLive: async (x: SqlExecutor, tenant: string) =>
 		checkedAll(
