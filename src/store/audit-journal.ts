@@ -41,6 +41,8 @@ import {
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 
+import { processGone } from '../core/processes';
+
 import { SecretsError } from '../core/errors';
 import { faultPoint } from '../core/fault';
 
@@ -283,12 +285,7 @@ export class AuditJournal {
 		// Our pid but no journal of this process writes to it: an earlier process that had the same
 		// pid (a container's process ids repeat after a restart).
 		if (Number(m[2]) === process.pid) return !liveFiles.has(file);
-		try {
-			process.kill(Number(m[2]), 0);
-			return false;
-		} catch (err) {
-			return (err as NodeJS.ErrnoException).code === 'ESRCH';
-		}
+		return processGone(Number(m[2]));
 	}
 
 	/** Deletes a file whose records are all chained (its `final` mark committed). */
