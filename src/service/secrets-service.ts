@@ -113,6 +113,7 @@ import {
 	writeArchive,
 } from './audit-archive';
 import { faultPoint } from '../core/fault';
+import { processGone } from '../core/processes';
 import { AuditJournal } from '../store/audit-journal';
 import { isStorageFault, storageFault } from '../store/sqlite/storage-faults';
 import { schemaVersion } from '../store/migrations';
@@ -902,11 +903,11 @@ export class SecretsService {
 	}
 
 	/**
-	 * A read on behalf of `p`. The token's state was checked by `ensureLive` at the start of this same
-	 * operation (op): reading it again cost every read a second round trip on PostgreSQL. A revocation
-	 * committed between the two is no different from one committed just after the read.
+	 * A read outside any transaction. The token's state is not read again here: `ensureLive` checked
+	 * it at the start of this same operation (op), and a second read cost every read another round
+	 * trip on PostgreSQL; a revocation committed between the two is no different from one just after.
 	 */
-	private async readAuthorized<T>(_p: Principal, fn: (x: SqlExecutor) => Promise<T>): Promise<T> {
+	private readStore<T>(fn: (x: SqlExecutor) => Promise<T>): Promise<T> {
 		return fn(this.driver);
 	}
 
@@ -1290,7 +1291,7 @@ export class SecretsService {
 		const i = schema.parseInput(schema.nameInput, { name });
 		return this.op(caller, { action: 'read', secret: i.name, read: true }, async (p) => {
 			this.authorizeSecretOp(p, 'getSecret', 'read secret metadata', i.name);
-			return this.readAuthorized(p, async (x) => {
+			return this.readStore(async (x) => {
 				const row = await secrets.byName(x, p.tenant, i.name);
 				if (!row)
 					throw new SecretsError(
@@ -1310,7 +1311,7 @@ export class SecretsService {
 		return this.op(caller, { action: 'list', read: true }, async (p) => {
 			requireOperation(p, 'listSecrets', 'list secrets');
 			if (i.environment !== undefined) requireEnvironment(p, i.environment);
-			return this.readAuthorized(p, async (x) => {
+			return this.readStore(async (x) => {
 				// One read for the page's secret rows (more only while a token limited to some names
 				// skips rows), one for all their lines.
 				const rows: SecretRow[] = [];
@@ -1345,7 +1346,7 @@ export class SecretsService {
 			{ action: 'list', secret: i.name, environment: i.environment, read: true },
 			async (p) => {
 				this.authorizeSecretOp(p, 'listVersions', 'list secret versions', i.name, i.environment);
-				return this.readAuthorized(p, async (x) => {
+				return this.readStore(async (x) => {
 					const row = await secrets.byName(x, p.tenant, i.name);
 					if (!row)
 						throw new SecretsError('SECRET_NOT_FOUND', `Secret "${i.name}" does not exist.`);
@@ -1485,7 +1486,6 @@ export class SecretsService {
 		await this.op(caller, { action: 'use', environment: env }, async (p) => {
 			requireOperation(p, 'relay', 'relay requests');
 			requireEnvironment(p, env);
-			await this.checkToken(this.driver, p);
 		});
 	}
 
@@ -1739,7 +1739,6 @@ export class SecretsService {
 		return this.op(caller, { action: 'list', read: true }, async (p) => {
 			requireOperation(p, 'expiring', 'list expiring secrets');
 			if (i.environment !== undefined) requireEnvironment(p, i.environment);
-			await this.checkToken(this.driver, p);
 			const nowMs = this.now().getTime();
 			const horizon = new Date(nowMs + i.withinDays * DAY_MS).toISOString();
 			return (await this.visibleLines(p, i.environment))
@@ -1770,7 +1769,6 @@ export class SecretsService {
 		return this.op(caller, { action: 'list', read: true }, async (p) => {
 			requireOperation(p, 'dueForRotation', 'list secrets due for rotation');
 			if (i.environment !== undefined) requireEnvironment(p, i.environment);
-			await this.checkToken(this.driver, p);
 			return this.dueItems(await this.visibleLines(p, i.environment)).filter(
 				(d) => i.rotationPolicy === undefined || d.rotationPolicy === i.rotationPolicy,
 			);
@@ -1812,7 +1810,6 @@ export class SecretsService {
 	async stats(caller: Caller): Promise<Stats> {
 		return this.op(caller, { action: 'read', read: true }, async (p) => {
 			requireOperation(p, 'stats', 'read statistics');
-			await this.checkToken(this.driver, p);
 			const rows = await this.visibleLines(p);
 			const live = (await secrets.allLive(this.driver, p.tenant)).filter((s) =>
 				secretAllowed(p, s.name),
@@ -1898,7 +1895,7 @@ export class SecretsService {
 		return this.op(caller, { action: 'audit.read', read: true }, async (p) => {
 			requireOperation(p, 'listAudit', 'read the audit trail');
 			await this.ingestBeforeRead();
-			return this.readAuthorized(p, async (x) => {
+			return this.readStore(async (x) => {
 				const beforeSeq = i.cursor === undefined ? undefined : Number(i.cursor);
 				if (beforeSeq !== undefined && !Number.isSafeInteger(beforeSeq))
 					throw new SecretsError(
@@ -1938,7 +1935,7 @@ export class SecretsService {
 		return this.op(caller, { action: 'audit.read', read: true }, async (p) => {
 			requireOperation(p, 'verifyAudit', 'verify the audit trail');
 			await this.ingestBeforeRead();
-			return this.readAuthorized(p, async (x) => {
+			return this.readStore(async (x) => {
 				const keyFor = (id: string) => loadDataKey(x, this.keys.keyring, p.tenant, id);
 				const result = await verifyChain(x, p.tenant, keyFor);
 				const anchor = opts.checkpoint;
@@ -2003,8 +2000,7 @@ export class SecretsService {
 			};
 			// The head and the last event are read together: outside a transaction, an event chained
 			// by another connection between the two reads would look like a broken head.
-			if (this.driver.readOnlyReason) return this.readAuthorized(p, (x) => sign(x, false));
-			await this.checkToken(this.driver, p);
+			if (this.driver.readOnlyReason) return this.readStore((x) => sign(x, false));
 			return this.driver.transaction((tx) => sign(tx, this.lockHead), 'process', {
 				changesSecrets: false,
 			});
@@ -2047,7 +2043,6 @@ export class SecretsService {
 						'and the token is limited to some. Use an admin token without limits.',
 					'audit.archive with a limited token',
 				);
-			await this.checkToken(this.driver, p);
 			await this.ingestJournal();
 			// A prune cut short by a crash is finished first.
 			await this.pruneArchived(p.tenant);
@@ -2186,7 +2181,7 @@ export class SecretsService {
 			const fail = (problem: string) => ({ ok: false, events: c.events, ...range, problem });
 			if (h.tenant !== p.tenant)
 				return fail(`the archive is of tenant "${h.tenant}", not this one`);
-			return this.readAuthorized(p, async (x) => {
+			return this.readStore(async (x) => {
 				if (!sameKey(await loadVerifyKey(x, this.keys.keyring, p.tenant, st.kid), st))
 					return fail("the archive is not signed by one of the tenant's signing keys");
 				const end = await auditCheckpoints.get(x, p.tenant, h.throughSeq);
@@ -2324,7 +2319,7 @@ export class SecretsService {
 	async listTokens(caller: Caller): Promise<TokenInfo[]> {
 		return this.op(caller, { action: 'token.list', read: true }, async (p) => {
 			requireOperation(p, 'listTokens', 'list access tokens');
-			return this.readAuthorized(p, async (x) =>
+			return this.readStore(async (x) =>
 				(await tokens.list(x, p.tenant)).filter(
 					(t) => t.jti === p.jti || !exceededLimit(p, revocable(t)),
 				),
@@ -2384,7 +2379,6 @@ export class SecretsService {
 						'and the token is limited to some. Use an admin token without limits.',
 					'key.rotate with a limited token',
 				);
-			await this.checkToken(this.driver, p);
 			const reencrypted = await this.reencryptTenant(
 				{ subject: p.subject, jti: p.jti },
 				p.tenant,
@@ -2442,13 +2436,8 @@ export class SecretsService {
 	 */
 	private leaseHolds(lease: RotationLeaseRow): boolean {
 		const [host, pid] = lease.holder.split('|');
-		if (host === hostname() && Number(pid) !== process.pid) {
-			try {
-				process.kill(Number(pid), 0);
-			} catch (err) {
-				if ((err as NodeJS.ErrnoException).code === 'ESRCH') return false;
-			}
-		}
+		if (host === hostname() && Number(pid) !== process.pid && processGone(Number(pid)))
+			return false;
 		return this.now().getTime() - Date.parse(lease.heartbeat_at) < LEASE_STALE_MS;
 	}
 
@@ -2588,13 +2577,11 @@ export class SecretsService {
 			await this.holdLease(tx, tenant, runId);
 			// Journal records sealed under the old keys must be chained before those keys are gone.
 			if (this.journal) await this.ingestInto(tx);
-			for (const old of await dataKeys.retiring(tx, tenant)) {
-				const from = keyring.unwrap(old);
-				await resealSigningKeys(tx, from, to);
-			}
+			const retiring = await dataKeys.retiring(tx, tenant);
+			for (const old of retiring) await resealSigningKeys(tx, keyring.unwrap(old), to);
 			await resealHead(tx, tenant, to);
 			await resealCheckpoints(tx, tenant, to, (id) => loadDataKey(tx, keyring, tenant, id));
-			for (const old of await dataKeys.retiring(tx, tenant)) {
+			for (const old of retiring) {
 				// Never a key some row still needs: keep it (retiring) for the next run to finish.
 				if ((await seals.references(tx, tenant, old.id)) === 0)
 					await dataKeys.remove(tx, tenant, old.id);
