@@ -8,9 +8,8 @@ import { Client } from 'pg';
 
 import { rawKeyProvider, type KeyProvider } from '../../src/crypto/master-key';
 import { PostgresDriver, numberPlaceholders } from '../../src/store/postgres/postgres-driver';
-import type { SqlDriver, SqlParam } from '../../src/store/sql';
-import { computeSeal, type SealedTable } from '../../src/store/row-seals';
-import { activeDataKey, loadDataKey, openKeys } from '../../src/service/store-keys';
+import type { SqlDriver } from '../../src/store/sql';
+import { openKeys, sealUnsealedRows } from '../../src/service/store-keys';
 import { SqliteDriver } from '../../src/store/sqlite/sqlite-driver';
 import { SecretsService, type ServiceOptions } from '../../src/service/secrets-service';
 
@@ -61,11 +60,6 @@ export interface TestStore {
 	dump(): Promise<Buffer[]>;
 	/** Runs one statement on the store directly, as an attacker or a broken disk would. */
 	sql(statement: string, ...params: (string | number | Uint8Array)[]): Promise<unknown[]>;
-	/**
-	 * Runs one statement and then re-seals every row with the master key: what an older release or a
-	 * legitimate writer would leave, for tests about the rows' contents rather than about tampering.
-	 */
-	sealedSql(statement: string, ...params: (string | number | Uint8Array)[]): Promise<unknown[]>;
 	key: KeyProvider;
 	/** The master key as N8N_SECRETS_MASTER_KEY would hold it, for child processes. */
 	keyBase64: string;
@@ -142,14 +136,6 @@ export async function createTestStore(
 			kind === 'postgres'
 				? pgSql(schema!, statement, ...params)
 				: Promise.resolve(rawSql(path, statement, ...params)),
-		async sealedSql(statement, ...params) {
-			const rows =
-				kind === 'postgres'
-					? await pgSql(schema!, statement, ...params)
-					: rawSql(path, statement, ...params);
-			await resealEverything(driver(), key);
-			return rows;
-		},
 		key,
 		keyBase64,
 		clock,
@@ -217,7 +203,7 @@ export async function pgSql(
 
 /**
  * rawSql on a SQLite store, then every row re-sealed with its master key: a legitimate writer's change
- * (aging a version for a rotation test), not tampering. See TestStore.sealedSql.
+ * (aging a version for a rotation test), not tampering.
  */
 export async function sealedRawSql(
 	path: string,
@@ -230,47 +216,22 @@ export async function sealedRawSql(
 	return rows;
 }
 
-/** Re-seals every sealed row of the store as it now is (see TestStore.sealedSql). */
+/**
+ * Re-seals every sealed row of the store as it now is (see sealedRawSql): the seals are cleared
+ * and the store sealed again the way a store written before seals is at its first open.
+ */
 async function resealEverything(driver: SqlDriver, key: KeyProvider): Promise<void> {
 	const { keyring } = await openKeys(driver, key, false, new Date().toISOString());
 	try {
-		await driver.transaction(async (raw) => {
-			for (const { id: tenant } of await raw.all<{ id: string }>('SELECT id FROM tenants')) {
-				const active = await activeDataKey(raw, keyring, tenant);
-				const update = async (table: SealedTable, where: string, ids: (r: Row) => unknown[]) => {
-					for (const r of await raw.all<Row>(`SELECT * FROM ${table} WHERE tenant = ?`, [tenant])) {
-						const own =
-							table === 'versions' || table === 'signing_keys'
-								? await loadDataKey(raw, keyring, tenant, r.dek_id as string)
-								: active;
-						const sealKey =
-							table === 'versions' || table === 'signing_keys' ? '' : ', seal_key = ?';
-						const row = sealKey ? { ...r, seal_key: own.id } : r;
-						await raw.run(`UPDATE ${table} SET seal = ?${sealKey} WHERE tenant = ? AND ${where}`, [
-							computeSeal(own, table, row),
-							...(sealKey ? [own.id] : []),
-							tenant,
-							...(ids(r) as string[]),
-						] as SqlParam[]);
-					}
-				};
-				await update('secrets', 'id = ?', (r) => [r.id]);
-				await update('value_lines', 'secret_id = ? AND environment = ?', (r) => [
-					r.secret_id,
-					r.environment,
-				]);
-				await update('tokens', 'jti = ?', (r) => [r.jti]);
-				await update('versions', 'secret_id = ? AND environment = ? AND version = ?', (r) => [
-					r.secret_id,
-					r.environment,
-					r.version,
-				]);
-				await update('signing_keys', 'kid = ?', (r) => [r.kid]);
-			}
+		await driver.transaction(async (tx) => {
+			for (const table of ['secrets', 'value_lines', 'tokens'])
+				await tx.run(`UPDATE ${table} SET seal = NULL, seal_key = NULL`);
+			for (const table of ['versions', 'signing_keys'])
+				await tx.run(`UPDATE ${table} SET seal = NULL`);
+			await tx.run("DELETE FROM meta WHERE key = 'row_seals'");
 		});
+		await sealUnsealedRows(driver, keyring);
 	} finally {
 		await driver.close();
 	}
 }
-
-type Row = Record<string, unknown>;
