@@ -52,6 +52,10 @@ beforeAll(async () => {
 		.id as string;
 });
 
+/** The reveal every case ends with: payment-key's production value, as an admin gets it. */
+const revealPayment = () =>
+	t.service.reveal(t.admin, { name: 'payment-key', environment: 'production' });
+
 afterAll(() => t.cleanup());
 
 /** A different value of the same kind, so the edit is one an attacker could plausibly make. */
@@ -194,9 +198,7 @@ describe(`swaps and the reproduced findings on ${STORE_KIND}`, () => {
 			await t.sql("UPDATE secrets SET name = 'payment-key' WHERE name = 'other-key'");
 			await t.sql("UPDATE secrets SET name = 'other-key' WHERE name = 'tmp-swap'");
 		}
-		expect(
-			(await t.service.reveal(t.admin, { name: 'payment-key', environment: 'production' })).value,
-		).toBe('pk-live-2');
+		expect((await revealPayment()).value).toBe('pk-live-2');
 	});
 
 	it('a whole sealed row copied over another (seal and all) is refused', async () => {
@@ -221,9 +223,7 @@ describe(`swaps and the reproduced findings on ${STORE_KIND}`, () => {
 			secretId,
 		);
 		try {
-			await expect(
-				t.service.reveal(t.admin, { name: 'payment-key', environment: 'production' }),
-			).rejects.toMatchObject({ code: 'INTEGRITY_ERROR' });
+			await expect(revealPayment()).rejects.toMatchObject({ code: 'INTEGRITY_ERROR' });
 		} finally {
 			await t.sql(
 				"UPDATE value_lines SET current_version = ?, latest_version = ?, seal = ?, seal_key = ? WHERE secret_id = ? AND environment = 'production'",
@@ -258,9 +258,7 @@ describe(`what the seals do not catch, on ${STORE_KIND} (docs/ARCHITECTURE.md)`,
 			secretId,
 		);
 		try {
-			await expect(
-				t.service.reveal(t.admin, { name: 'payment-key', environment: 'production' }),
-			).rejects.toMatchObject({ code: 'SECRET_NOT_FOUND' });
+			await expect(revealPayment()).rejects.toMatchObject({ code: 'SECRET_NOT_FOUND' });
 			await expect(
 				t.service.reveal(t.admin, { name: 'other-key', environment: 'staging' }),
 			).rejects.toMatchObject({ code: 'INTEGRITY_ERROR' });
@@ -271,9 +269,7 @@ describe(`what the seals do not catch, on ${STORE_KIND} (docs/ARCHITECTURE.md)`,
 				otherId,
 			);
 		}
-		expect(
-			(await t.service.reveal(t.admin, { name: 'payment-key', environment: 'production' })).value,
-		).toBe('pk-live-2');
+		expect((await revealPayment()).value).toBe('pk-live-2');
 	});
 
 	it('a version row the line names, deleted, is INTEGRITY_ERROR; the whole secret deleted is not found', async () => {
@@ -286,9 +282,7 @@ describe(`what the seals do not catch, on ${STORE_KIND} (docs/ARCHITECTURE.md)`,
 			secretId,
 		);
 		try {
-			await expect(
-				t.service.reveal(t.admin, { name: 'payment-key', environment: 'production' }),
-			).rejects.toMatchObject({ code: 'INTEGRITY_ERROR' });
+			await expect(revealPayment()).rejects.toMatchObject({ code: 'INTEGRITY_ERROR' });
 		} finally {
 			const cols = Object.keys(v);
 			await t.sql(
@@ -296,9 +290,7 @@ describe(`what the seals do not catch, on ${STORE_KIND} (docs/ARCHITECTURE.md)`,
 				...(cols.map((c) => v[c]) as string[]),
 			);
 		}
-		expect(
-			(await t.service.reveal(t.admin, { name: 'payment-key', environment: 'production' })).value,
-		).toBe('pk-live-2');
+		expect((await revealPayment()).value).toBe('pk-live-2');
 	});
 
 	it('a revoked token whose row is deleted is unknown: refused (401), not revived', async () => {
