@@ -30,14 +30,12 @@ import {
 	type Page,
 	type Principal,
 	type SecretMetadata,
-	type SecretType,
 	type TokenInfo,
 	type VersionInfo,
 	type VersionSelector,
 } from '../core/model';
 import {
 	ROTATION_ACTIONS,
-	type RotationAction,
 	changedRotationSettings,
 	newRotationSettings,
 	rotationDueAt,
@@ -129,67 +127,9 @@ import {
 	resealSigningKeys,
 } from './store-keys';
 
-/** Who is calling: the access token, and where in n8n the call comes from. */
-export interface Caller {
-	token: string;
-	context?: N8nContext;
-}
+import type { Caller, DueItem, ExpiringItem, ReencryptProgress, ResolvedValue, Stats } from './api';
 
-export interface ResolvedValue {
-	name: string;
-	environment: string;
-	/** The environment line the value came from: the caller's, or `*` for a shared default. */
-	servedFrom: string;
-	version: number;
-	value: string;
-	type: SecretType;
-	expiresAt: string | null;
-	/** The hosts the secret is bound to (empty: unbound), so a sender can refuse redirects elsewhere. */
-	allowedHosts: string[];
-}
-
-export interface ExpiringItem {
-	name: string;
-	type: SecretType;
-	environment: string;
-	version: number;
-	expiresAt: string;
-	daysLeft: number;
-	expired: boolean;
-}
-
-export interface DueItem {
-	name: string;
-	type: SecretType;
-	environment: string;
-	rotationPolicy: SecretMetadata['rotationPolicy'];
-	/** `rotate`: AUTOMATIC, the rotation workflow replaces the value; `remind`: MANUAL, a person is reminded. */
-	action: RotationAction;
-	rotationIntervalDays: number;
-	/** When the current value was written: the start of its rotation interval. */
-	currentSince: string;
-	dueAt: string;
-	overdueDays: number;
-}
-
-export interface Stats {
-	secrets: number;
-	deleted: number;
-	byType: Record<string, number>;
-	byEnvironment: Record<string, number>;
-	/** AUTOMATIC secrets whose interval has passed: the rotation workflow's work. */
-	dueForRotation: number;
-	/** MANUAL secrets whose interval has passed: reminders for a person. */
-	remindersDue: number;
-	expiringWithin30Days: number;
-	expired: number;
-}
-
-export interface ReencryptProgress {
-	tenant: string;
-	done: number;
-	total: number;
-}
+export type { Caller, DueItem, ExpiringItem, ReencryptProgress, ResolvedValue, Stats } from './api';
 
 export interface ServiceOptions {
 	/** Injected clock, for tests of expiry, rotation intervals and retention windows. */
