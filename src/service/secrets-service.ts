@@ -111,6 +111,7 @@ import {
 	writeArchive,
 } from './audit-archive';
 import { faultPoint } from '../core/fault';
+import type { OperationName } from './operations';
 import { processGone } from '../core/processes';
 import { AuditJournal } from '../store/audit-journal';
 import { isStorageFault, storageFault } from '../store/sqlite/storage-faults';
@@ -849,6 +850,35 @@ export class SecretsService {
 	 */
 	private readStore<T>(fn: (x: SqlExecutor) => Promise<T>): Promise<T> {
 		return fn(this.driver);
+	}
+
+	/**
+	 * Runs one operation of the table (operations.ts) by name with its input as one object: what the
+	 * generated interfaces (REST, GraphQL) call.
+	 */
+	run(name: OperationName, caller: Caller, input: unknown): Promise<unknown> {
+		// Transitional dispatch to the methods, until the runner (runner.ts) takes their place.
+		const i = (input ?? {}) as Record<string, unknown>;
+		const m = this as unknown as Record<string, (...a: unknown[]) => Promise<unknown>>;
+		const byName = ['getSecret', 'restoreSecret'];
+		const noInput = [
+			'whoami',
+			'stats',
+			'maintenance',
+			'listTokens',
+			'auditCheckpoint',
+			'verifyAudit',
+		];
+		if (name === 'purgeSecret')
+			return this.purgeSecret(caller, i.name as string).then(() => ({ purged: i.name }));
+		if (name === 'deleteSecret') return m.deleteSecret(caller, i.name, i.reason);
+		if (name === 'revokeToken') return m.revokeToken(caller, i.jti);
+		if (name === 'rotateDataKeys') return m.rotateDataKeys(caller, { batchSize: i.batchSize });
+		if (name === 'verifyArchive') return m.verifyArchive(caller, i.file);
+		if (name === 'rotate' && i.value === undefined && i.generate === undefined) i.generate = {};
+		if (byName.includes(name)) return m[name](caller, i.name);
+		if (noInput.includes(name)) return m[name](caller);
+		return m[name](caller, i);
 	}
 
 	/** Whether the store answers (the server's health check); no token, no data. */
