@@ -199,3 +199,8 @@ export function exceededLimit(p: Principal, t: TokenLimits): string | null {
 		return `a lifetime beyond its own expiry (${new Date(p.expiresAt).toISOString()})`;
 	return null;
 }
+
+/** Whether the token is limited to some environments or secret names. */
+export function isLimited(p: Principal): boolean {
+	return p.environments.length > 0 || p.secrets.length > 0;
+}

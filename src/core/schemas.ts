@@ -186,7 +186,18 @@ export const createSecretInput = optionalMetadata
 		expiresAt: isoDate.optional(),
 		reason: reasonText.optional(),
 	})
-	.strict();
+	.strict()
+	.superRefine((v, ctx) => {
+		// A first value needs its environment, and is given or generated: the one place this is checked.
+		if ((v.value !== undefined || v.generate !== undefined) !== (v.environment !== undefined))
+			ctx.addIssue({
+				code: z.ZodIssueCode.custom,
+				message:
+					'give "environment" together with "value" or "generate" for an initial value, or none of them',
+			});
+		else if (v.value !== undefined && v.generate !== undefined)
+			ctx.addIssue({ code: z.ZodIssueCode.custom, message: 'give "value" or "generate", not both' });
+	});
 export type CreateSecretInput = z.input<typeof createSecretInput>;
 
 export const updateSecretInput = optionalMetadata.extend({ name: secretName }).strict();

@@ -27,7 +27,7 @@ import { dirname } from 'node:path';
 import { SecretsError } from '../core/errors';
 import { faultPoint } from '../core/fault';
 import type { AuditEvent } from '../core/model';
-import { eventHash } from './audit-chain';
+import { eventHash } from './chain/events';
 
 export const CHECKPOINT_TYPE = 'n8n-secrets/audit-checkpoint/v1';
 export const ARCHIVE_TYPE = 'n8n-secrets/audit-archive/v1';

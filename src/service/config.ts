@@ -7,7 +7,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 
 import { SecretsError } from '../core/errors';
-import { keyProviderFromEnv } from '../crypto/master-key';
+import { type KeyProvider, keyProviderFromEnv } from '../crypto/master-key';
 import { PostgresDriver, redactUrl } from '../store/postgres/postgres-driver';
 import type { Durability, SqlDriver } from '../store/sql';
 import { SqliteDriver } from '../store/sqlite/sqlite-driver';
@@ -67,12 +67,15 @@ export function resolveCacheEntries(env: NodeJS.ProcessEnv = process.env): numbe
 	return Number(v);
 }
 
-/** Opens the store (SQLite file or PostgreSQL) with the master key from the environment. */
+/**
+ * Opens the store (SQLite file or PostgreSQL) with the master key from the environment, or with
+ * another key (`key rotate` trying the new one).
+ */
 export function openEmbedded(
 	env: NodeJS.ProcessEnv = process.env,
 	options: ServiceOptions = {},
+	provider: KeyProvider = keyProviderFromEnv(env),
 ): Promise<SecretsService> {
-	const provider = keyProviderFromEnv(env);
 	const path = resolveStorePath(env);
 	// Opening must not leave an empty database file behind where there was none.
 	if (!usesPostgres(env) && !existsSync(path)) {
@@ -88,4 +91,19 @@ export function openEmbedded(
 		resolveCacheEntries: resolveCacheEntries(env),
 		...options,
 	});
+}
+
+/**
+ * Creates the store the environment names where it is absent (and its PostgreSQL schema), and the
+ * tenant, with a new admin token (`n8n-secrets init`); an existing store is opened as it is.
+ */
+export async function initEmbedded(
+	env: NodeJS.ProcessEnv,
+	init: Parameters<typeof SecretsService.init>[2],
+): Promise<Awaited<ReturnType<typeof SecretsService.init>> & { keySource: string }> {
+	const provider = keyProviderFromEnv(env);
+	const driver = openDriver(env);
+	if (driver instanceof PostgresDriver)
+		await driver.ensureSchema(env.N8N_SECRETS_DATABASE_SCHEMA?.trim() || undefined);
+	return { ...(await SecretsService.init(driver, provider, init)), keySource: provider.source };
 }

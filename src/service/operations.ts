@@ -248,7 +248,8 @@ export const OPERATIONS = {
 	relay: {
 		summary:
 			'Send an HTTP request with secret references injected by the server; only the scrubbed answer comes back.',
-		input: schema.resolveInput,
+		// Without a name: whether the caller may relay in that environment at all (asked first).
+		input: schema.resolveInput.partial({ name: true }),
 		kind: 'custom',
 		action: 'use',
 		verb: 'relay requests with secret values',
@@ -286,7 +287,7 @@ export const OPERATIONS = {
 	maintenance: {
 		summary: 'Purge secrets past their recovery window and apply version retention.',
 		input: empty,
-		kind: 'custom',
+		kind: 'write',
 		action: 'purge',
 		verb: 'run maintenance',
 		http: { method: 'POST', path: '/maintenance' },
@@ -317,7 +318,7 @@ export const OPERATIONS = {
 		summary:
 			"A statement of the chain's last event signed with the tenant's key, for an auditor to keep outside the store.",
 		input: empty,
-		kind: 'custom',
+		kind: 'read',
 		action: 'audit.read',
 		verb: 'sign an audit checkpoint',
 		http: { method: 'GET', path: '/audit/checkpoint' },
@@ -325,7 +326,14 @@ export const OPERATIONS = {
 	},
 	archiveAudit: {
 		summary: 'Move the oldest audit events to a file on the store host and remove them.',
-		input: z.object({ before: z.string(), out: z.string() }).strict(),
+		input: z
+			.object({
+				before: z.string().refine((v) => !Number.isNaN(Date.parse(v)), {
+					message: 'not a date; use an ISO date such as 2026-01-01',
+				}),
+				out: z.string().trim().min(1, 'name the archive file to write'),
+			})
+			.strict(),
 		kind: 'custom',
 		action: 'audit.archive',
 		verb: 'archive the audit trail',

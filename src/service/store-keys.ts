@@ -1,42 +1,31 @@
 /**
- * Opening a store: schema, master key check, data keys and signing keys. Everything here runs before
- * any operation, and a wrong master key stops it before a single row is written.
+ * Opening a store: schema, master key check, and the one-time sealing of rows from before row seals.
+ * Everything here runs before any operation, and a wrong master key stops it before a single row is
+ * written.
  */
-import {
-	createPrivateKey,
-	createPublicKey,
-	generateKeyPairSync,
-	randomBytes,
-	randomUUID,
-	type KeyObject,
-} from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 
 import { SecretsError } from '../core/errors';
 import { macEquals } from '../crypto/aead';
-import { type DataKey, Keyring } from '../crypto/keyring';
+import { Keyring } from '../crypto/keyring';
 import type { KeyProvider, MasterKey } from '../crypto/master-key';
 import { SCHEMA_VERSION, migrate, schemaVersion } from '../store/migrations';
 import {
 	dataKeys,
 	masterKeys,
 	type MasterKeyRow,
-	type SealedExecutor,
 	seals,
 	signingKeys,
 	tenants,
-	type VersionRow,
 	versions,
-	withRowKeys,
 } from '../store/repository';
-import { checkSeal, computeSeal, describeRow } from '../store/row-seals';
-import {
-	type Durability,
-	type SqlDriver,
-	type SqlExecutor,
-	type SqlParam,
-	toBuffer,
-	type TransactionOptions,
-} from '../store/sql';
+import { type SqlDriver, toBuffer } from '../store/sql';
+import { keyedExecutor } from './keyed-driver';
+
+// Loading keys and the keyed executors, and signing keys, have modules of their own; their names are
+// importable from here as before.
+export { activeDataKey, KeyedDriver, keyedExecutor, loadDataKey } from './keyed-driver';
+export { createTenant, loadSigningKey, loadVerifyKey, resealSigningKeys } from './signing-keys';
 
 export interface OpenedKeys {
 	master: MasterKey;
@@ -186,124 +175,6 @@ export async function openKeys(
 	return openKeys(driver, provider, false, now);
 }
 
-/** Creates a tenant with its data key and token signing key, inside the caller's transaction. */
-export async function createTenant(
-	tx: SqlExecutor,
-	keyring: Keyring,
-	tenant: string,
-	now: string,
-): Promise<void> {
-	await tenants.insert(tx, tenant, now);
-	const { dataKey, wrapped } = keyring.create(tenant);
-	await dataKeys.insert(tx, wrapped, now);
-	await addSigningKey(tx, dataKey, now);
-}
-
-async function addSigningKey(tx: SqlExecutor, dataKey: DataKey, now: string): Promise<void> {
-	const { publicKey, privateKey } = generateKeyPairSync('ed25519');
-	const kid = randomUUID();
-	const sealed = dataKey.sealBlob(
-		`signing-key|${kid}`,
-		privateKey.export({ type: 'pkcs8', format: 'der' }),
-	);
-	const row = {
-		tenant: dataKey.tenant,
-		kid,
-		public_key: publicKey.export({ type: 'spki', format: 'pem' }).toString(),
-		dek_id: dataKey.id,
-		private_iv: sealed.iv,
-		private_key: sealed.data,
-		created_at: now,
-	};
-	await signingKeys.insert(tx, { ...row, seal: computeSeal(dataKey, 'signing_keys', row) });
-}
-
-export async function loadDataKey(
-	x: SqlExecutor,
-	keyring: Keyring,
-	tenant: string,
-	id: string,
-): Promise<DataKey> {
-	const cached = keyring.cached(tenant, id);
-	if (cached) return cached;
-	const row = await dataKeys.get(x, tenant, id);
-	if (!row)
-		throw new SecretsError(
-			'INTEGRITY_ERROR',
-			'A data key the store refers to is missing. Restore the store from a backup.',
-		);
-	return keyring.unwrap(row);
-}
-
-export async function activeDataKey(
-	x: SqlExecutor,
-	keyring: Keyring,
-	tenant: string,
-): Promise<DataKey> {
-	const row = await dataKeys.active(x, tenant);
-	if (!row)
-		throw new SecretsError('TENANT_NOT_FOUND', `Tenant "${tenant}" does not exist in this store.`);
-	return keyring.unwrap(row);
-}
-
-export async function loadSigningKey(
-	x: SqlExecutor,
-	keyring: Keyring,
-	tenant: string,
-): Promise<{ kid: string; key: KeyObject }> {
-	const row = await signingKeys.latest(x, tenant);
-	if (!row)
-		throw new SecretsError('TENANT_NOT_FOUND', `Tenant "${tenant}" does not exist in this store.`);
-	const dataKey = await loadDataKey(x, keyring, tenant, row.dek_id);
-	checkSeal(dataKey, 'signing_keys', row, describeRow('signing_keys', row));
-	const der = dataKey.openBlob(
-		`signing-key|${row.kid}`,
-		toBuffer(row.private_iv)!,
-		toBuffer(row.private_key)!,
-	);
-	return { kid: row.kid, key: createPrivateKey({ key: der, format: 'der', type: 'pkcs8' }) };
-}
-
-/**
- * The public key that checks a token's signature. Its row is sealed: a public key swapped in by
- * someone with write access to the database would otherwise let them sign tokens of their own.
- */
-export async function loadVerifyKey(
-	x: SqlExecutor,
-	keyring: Keyring,
-	tenant: string,
-	kid: string,
-): Promise<KeyObject | undefined> {
-	const row = await signingKeys.get(x, tenant, kid);
-	if (!row) return undefined;
-	checkSeal(
-		await loadDataKey(x, keyring, tenant, row.dek_id),
-		'signing_keys',
-		row,
-		describeRow('signing_keys', row),
-	);
-	return createPublicKey(row.public_key);
-}
-
-/** Moves the tenant's signing keys from one data key to another (re-encryption). */
-export async function resealSigningKeys(
-	tx: SqlExecutor,
-	from: DataKey,
-	to: DataKey,
-): Promise<void> {
-	for (const row of await signingKeys.byDek(tx, from.tenant, from.id)) {
-		checkSeal(from, 'signing_keys', row, describeRow('signing_keys', row));
-		const der = from.openBlob(
-			`signing-key|${row.kid}`,
-			toBuffer(row.private_iv)!,
-			toBuffer(row.private_key)!,
-		);
-		const sealed = to.sealBlob(`signing-key|${row.kid}`, der);
-		const seal = computeSeal(to, 'signing_keys', { ...row, dek_id: to.id });
-		await signingKeys.reseal(tx, from.tenant, row.kid, to.id, sealed.iv, sealed.data, seal);
-	}
-}
-
 /**
  * Seals the rows of a store written before row seals existed (schema 1), once, when a release that
  * knows them first opens it with the master key; afterwards a row without a seal is a tampered row.
@@ -323,103 +194,10 @@ export async function sealUnsealedRows(driver: SqlDriver, keyring: Keyring): Pro
 			if (!active) continue;
 			for (const table of ['secrets', 'value_lines', 'tokens'] as const)
 				count += await seals.resealBatch(tx, table, tenant, keyring.unwrap(active).id, 1e9, true);
-			for (const r of await tx.all<VersionRow>(
-				'SELECT * FROM versions WHERE tenant = ? AND seal IS NULL',
-				[tenant],
-			)) {
-				await versions.save(tx, r);
-				count++;
-			}
-			for (const r of await signingKeys.all(tx, tenant)) {
-				if (r.seal) continue;
-				const own = await loadDataKey(tx, keyring, tenant, r.dek_id);
-				await tx.run('UPDATE signing_keys SET seal = ? WHERE tenant = ? AND kid = ?', [
-					computeSeal(own, 'signing_keys', r),
-					tenant,
-					r.kid,
-				]);
-				count++;
-			}
+			count += await versions.sealUnsealed(tx, tenant);
+			count += await signingKeys.sealUnsealed(tx, tenant);
 		}
 		await tx.run("INSERT INTO meta (key, value) VALUES ('row_seals', '1')");
 		return count;
 	});
-}
-
-/** An executor that seals and checks rows with the data keys of `keyring` (see repository.ts). */
-export function keyedExecutor(x: SqlExecutor, keyring: Keyring): SealedExecutor {
-	const active = new Map<string, DataKey>();
-	return withRowKeys(x, {
-		active: async (tenant) => {
-			let k = active.get(tenant);
-			if (!k) active.set(tenant, (k = await activeDataKey(x, keyring, tenant)));
-			return k;
-		},
-		byId: (tenant, id) => loadDataKey(x, keyring, tenant, id),
-	});
-}
-
-/**
- * The store as the service sees it: every executor it hands out (the driver itself for reads, each
- * transaction's) carries the row keys, so the repository seals and checks rows on every path.
- */
-export class KeyedDriver implements SqlDriver {
-	readonly dialect: SqlDriver['dialect'];
-	readonly location: string;
-	readonly journalDir: string | null;
-	readonly rowKeys: SealedExecutor['rowKeys'];
-
-	constructor(
-		readonly inner: SqlDriver,
-		private readonly keyring: () => Keyring,
-	) {
-		this.dialect = inner.dialect;
-		this.location = inner.location;
-		this.journalDir = inner.journalDir;
-		this.rowKeys = {
-			active: (tenant) => activeDataKey(inner, this.keyring(), tenant),
-			byId: (tenant, id) => loadDataKey(inner, this.keyring(), tenant, id),
-		};
-	}
-
-	/** The inner driver's, live: a read-only SQLite store becomes writable again once fixed. */
-	get readOnlyReason(): SqlDriver['readOnlyReason'] {
-		return this.inner.readOnlyReason;
-	}
-
-	get<T>(sql: string, params?: readonly SqlParam[]): Promise<T | undefined> {
-		return this.inner.get<T>(sql, params);
-	}
-
-	all<T>(sql: string, params?: readonly SqlParam[]): Promise<T[]> {
-		return this.inner.all<T>(sql, params);
-	}
-
-	run(sql: string, params?: readonly SqlParam[]): Promise<{ changes: number }> {
-		return this.inner.run(sql, params);
-	}
-
-	transaction<T>(
-		fn: (tx: SqlExecutor) => Promise<T>,
-		durability?: Durability,
-		options?: TransactionOptions,
-	): Promise<T> {
-		return this.inner.transaction(
-			(tx) => fn(keyedExecutor(tx, this.keyring())),
-			durability,
-			options,
-		);
-	}
-
-	changeCounter(): Promise<string | null> {
-		return this.inner.changeCounter();
-	}
-
-	exec(sql: string): Promise<void> {
-		return this.inner.exec(sql);
-	}
-
-	close(): Promise<void> {
-		return this.inner.close();
-	}
 }

@@ -1,0 +1,129 @@
+/**
+ * What every capability shares: the store (seen only through KeyedDriver, so every sealed row is
+ * checked and sealed), the keys, the clock, the audit writer, and the check that a token is still live.
+ * Capabilities receive it and use only what their own `Deps` type names.
+ */
+import { SecretsError } from '../core/errors';
+import type { Principal } from '../core/model';
+import type { ExternalIssuer } from '../auth/external-issuer';
+import { TokenVerifier } from '../auth/tokens';
+import type { DataKey, Keyring } from '../crypto/keyring';
+import { tenants, tokens } from '../store/repository';
+import type { SqlDriver, SqlExecutor } from '../store/sql';
+import { AuditWriter } from './audit-writer';
+import { type OpenedKeys, KeyedDriver, loadVerifyKey } from './store-keys';
+
+export const DAY_MS = 86_400_000;
+/** The actor of what only the master key's holder can do (init, master key rotation). */
+export const MASTER_KEY_HOLDER = 'master-key-holder';
+
+export interface CoreOptions {
+	now?: () => Date;
+	recoveryWindowDays?: number;
+	durability?: 'full' | 'process';
+	onBackgroundError?: (err: unknown) => void;
+	externalIssuer?: ExternalIssuer;
+	relayUnboundTenants?: readonly string[];
+	resolveCacheEntries?: number;
+}
+
+/** State a process keeps under the store's change counter; emptied whenever another commit is seen. */
+export interface GenerationCache {
+	clear(): void;
+}
+
+export class Core {
+	/** The store, with the row keys that seal and check every sealed row (store-keys.ts). */
+	readonly driver: SqlDriver;
+	readonly verifier: TokenVerifier;
+	readonly now: () => Date;
+	readonly audit: AuditWriter;
+	/** The store's change counter when the caches were last known good (null: no counter). */
+	generation: string | null = null;
+	private readonly caches: GenerationCache[] = [];
+	private readonly tokenStates = new Map<string, string | null | undefined>();
+
+	constructor(
+		driver: SqlDriver,
+		public keys: OpenedKeys,
+		readonly options: CoreOptions,
+	) {
+		this.driver = new KeyedDriver(driver, () => this.keys.keyring);
+		this.now = options.now ?? (() => new Date());
+		this.audit = new AuditWriter(this.driver, () => this.keys.keyring, this.now, options);
+		this.caches.push(this.tokenStates, this.audit);
+		const publicKeys = new Map<string, Awaited<ReturnType<typeof loadVerifyKey>>>();
+		this.verifier = new TokenVerifier(
+			async (tenant, kid) => {
+				const k = `${tenant}/${kid}`;
+				if (!publicKeys.has(k))
+					publicKeys.set(k, await loadVerifyKey(this.driver, this.keys.keyring, tenant, kid));
+				return publicKeys.get(k);
+			},
+			() => this.now().getTime(),
+			options.externalIssuer,
+		);
+	}
+
+	get keyring(): Keyring {
+		return this.keys.keyring;
+	}
+
+	iso(offsetMs = 0): string {
+		return new Date(this.now().getTime() + offsetMs).toISOString();
+	}
+
+	/** A cache that must not outlive a commit by any process (resolved rows, token states). */
+	register(cache: GenerationCache): void {
+		this.caches.push(cache);
+	}
+
+	/**
+	 * At the start of every operation: the token must still exist and not be revoked. The answer is
+	 * cached until the next commit by any process (the store's change counter), like resolved rows.
+	 */
+	async ensureLive(p: Principal): Promise<void> {
+		const generation = await this.driver.changeCounter();
+		if (generation === null || generation !== this.generation) {
+			for (const cache of this.caches) cache.clear();
+			this.generation = generation;
+		}
+		if (!this.tokenStates.has(p.jti))
+			this.tokenStates.set(p.jti, await this.tokenRow(this.driver, p));
+		tokenState(this.tokenStates.get(p.jti));
+	}
+
+	/** Inside every transaction: the token must still exist and not be revoked. */
+	async checkToken(x: SqlExecutor, p: Principal): Promise<void> {
+		tokenState(await this.tokenRow(x, p));
+	}
+
+	/** When a store token was revoked (null: it was not); undefined when it is unknown here. */
+	private async tokenRow(x: SqlExecutor, p: Principal): Promise<string | null | undefined> {
+		if (!p.external) return tokens.revokedAt(x, p.tenant, p.jti);
+		// An external token is known when its tenant is; the identity provider answers for the rest.
+		if (await tenants.exists(x, p.tenant)) return null;
+		throw new SecretsError(
+			'TOKEN_INVALID',
+			`The identity provider's token names tenant "${p.tenant}", which this store does not have.`,
+		);
+	}
+
+	/** The active data key of a tenant, for sealing what is written outside a transaction. */
+	activeKey(tenant: string): Promise<DataKey> {
+		return this.audit.activeKey(tenant);
+	}
+}
+
+function tokenState(revokedAt: string | null | undefined): void {
+	if (revokedAt === undefined)
+		throw new SecretsError(
+			'TOKEN_INVALID',
+			'The access token is not known to this secrets store. Create a new one with `n8n-secrets token create`.',
+		);
+	if (revokedAt !== null)
+		throw new SecretsError(
+			'TOKEN_REVOKED',
+			`The access token was revoked on ${revokedAt}. Ask an admin for a new one.`,
+		);
+}
