@@ -32,6 +32,7 @@ const V6_RANGES: [string, string][] = [
 	['::1/128', 'loopback'],
 	['64:ff9b:1::/48', 'local-use NAT64'],
 	['100::/64', 'discard-only'],
+	['100:0:0:1::/64', 'dummy'],
 	['2001::/32', 'Teredo'],
 	['2001:2::/48', 'benchmarking'],
 	['2001:10::/28', 'IETF protocol assignment'],
@@ -59,9 +60,14 @@ const PUBLIC_V6 = [
 	'2606:4700:4700::1111',
 	'2001:4860:4860::8888',
 	'2001:1::1', // PCP anycast, globally reachable inside 2001::/23
+	'2001:1::2', // TURN anycast
+	'2001:1::3', // DNS-SD SRP anycast
 	'2001:3::1', // AMT
 	'2001:4:112::1', // AS112
 	'2001:20::1', // ORCHIDv2
+	'2001:2f:ffff::1', // ORCHIDv2, last /32 of the /28
+	'2001:30::1', // DRIP DETs
+	'2001:3f:ffff::1', // DRIP DETs, last /32 of the /28
 	'2620:4f:8000::1', // AS112 direct delegation
 	'2a00:1450:4001:80b::200e',
 ];
@@ -167,6 +173,11 @@ describe('specialPurpose: IPv6', () => {
 			expect({ a, why: specialPurpose(a) }).toEqual({ a });
 	});
 
+	it('refuses the rest of 2001::/23 around its global services', () => {
+		for (const a of ['2001:1::', '2001:1::4', '2001:1:0:1::1', '2001:40::1', '2001:1ff:ffff::1'])
+			expect({ a, why: specialPurpose(a) }).toEqual({ a, why: 'IETF protocol assignment' });
+	});
+
 	it('refuses what it cannot read as an address rather than guess', () => {
 		for (const text of [
 			'',
@@ -185,6 +196,75 @@ describe('specialPurpose: IPv6', () => {
 		expect(specialPurpose('fe80::1%eth0')).toBe('link-local');
 		expect(specialPurpose('[2606:4700:4700::1111]')).toBeUndefined();
 	});
+});
+
+describe('specialPurpose: every spelling of an address', () => {
+	it.each<[string, string]>([
+		// IPv6 loopback and unspecified, compressed or not, leading zeros, brackets.
+		['0:0:0:0:0:0:0:1', 'loopback'],
+		['0000:0000:0000:0000:0000:0000:0000:0001', 'loopback'],
+		['0000::0001', 'loopback'],
+		['::0:1', 'loopback'],
+		['[0:0::1]', 'loopback'],
+		['0:0:0:0:0:0:0:0', 'unspecified'],
+		['::0.0.0.0', 'unspecified'],
+		// IPv4-mapped: upper case, written out, dotted tail in the long form, brackets, a zone id.
+		['::FFFF:7F00:1', 'IPv4-mapped loopback'],
+		['0000:0000:0000:0000:0000:ffff:7f00:0001', 'IPv4-mapped loopback'],
+		['0:0:0:0:0:ffff:127.0.0.1', 'IPv4-mapped loopback'],
+		['[::ffff:127.0.0.1]', 'IPv4-mapped loopback'],
+		['::ffff:127.0.0.1%eth0', 'IPv4-mapped loopback'],
+		['::ffff:a9fe:a9fe', 'IPv4-mapped link-local'],
+		// NAT64 and 6to4 in upper case and with zeros written out.
+		['64:FF9B::A00:1', 'NAT64 private'],
+		['0064:ff9b:0000::10.0.0.1', 'NAT64 private'],
+		['2002:0A00:0001::', '6to4 private'],
+		// IPv4-translated (::ffff:0:0:0/96) is no embedding the guard reads: refused all the same.
+		['::ffff:0:127.0.0.1', 'reserved'],
+		['::ffff:0:808:808', 'reserved'],
+		// Native IPv6 in upper case and with a zone id.
+		['FE80::1', 'link-local'],
+		['fe80::1%eth0', 'link-local'],
+		['FF02::1', 'multicast'],
+		['FD00:EC2::254', 'unique-local'],
+		['2001:0DB8::1', 'documentation'],
+	])('refuses %s (%s)', (address, why) => {
+		expect(specialPurpose(address)).toContain(why);
+	});
+
+	it.each([
+		'::FFFF:8.8.8.8',
+		'0:0:0:0:0:ffff:808:808',
+		'[2606:4700:4700::1111]',
+		'2606:4700:4700:0:0:0:0:1111',
+	])('allows the public address %s in that spelling', (address) => {
+		expect(specialPurpose(address)).toBeUndefined();
+	});
+
+	it.each([
+		'127.000.000.001',
+		'127.0.0.01',
+		'127.0.0.1.',
+		' 127.0.0.1',
+		'127.0.0.1 ',
+		'127.0.0.1%eth0',
+		'127.0.0.1/32',
+		'::1/128',
+		'::ffff:0177.0.0.1',
+		'::ffff:127.0.0.256',
+		'::1.2.3',
+		'[::1',
+		'::1]',
+		'[[::1]]',
+		'1::2::3',
+		':::1',
+		'fe80::1%',
+	])(
+		'answers %j "not an IP address": forms the network stack would not give are not guessed',
+		(text) => {
+			expect(specialPurpose(text)).toBe('not an IP address');
+		},
+	);
 });
 
 describe('AddressGuard', () => {
@@ -222,6 +302,14 @@ describe('AddressGuard', () => {
 		for (const a of allowed) expect({ a, ok: !guard.refusal(a, a) }).toEqual({ a, ok: true });
 		for (const a of refused) expect({ a, ok: !guard.refusal(a, a) }).toEqual({ a, ok: false });
 		expect(guard.refusal('fd00:1::5', 'fd00:1::5')).toBeUndefined();
+		for (const a of [
+			'FD00:1::5',
+			'[fd00:1::5]',
+			'fd00:0001:0000::5',
+			'::FFFF:7F00:1',
+			'[::ffff:127.0.0.1]',
+		])
+			expect({ a, ok: !guard.refusal(a, a) }).toEqual({ a, ok: true });
 	});
 
 	it('allows a host name to any address, and only that name', () => {
