@@ -312,3 +312,76 @@ describe('SECRET_NAME_PATTERN', () => {
 		expect(SECRET_NAME_PATTERN.test('')).toBe(false);
 	});
 });
+
+describe('edge cases', () => {
+	it.each([
+		'[[secret:key@previous#2]]',
+		'[[secret:key#2@previous]]',
+		'[[secret:key@@previous]]',
+		'[[secret:key##2]]',
+		'[[secret:key@ previous]]',
+		'[[secret: key]]',
+		'[[secret:key ]]',
+		'[[secret:key\n]]',
+		'[[secret:a]b]]',
+		'[[secret:key#+2]]',
+		'[[secret:key#2e1]]',
+		'[[secret:key#0x10]]',
+		'[[secret:key#\u0663]]', // ARABIC-INDIC DIGIT THREE: a digit, but not one a version is written with
+	])('rejects %j with INVALID_INPUT', (text) => {
+		expect(thrown(() => parseReference(text)).code).toBe('INVALID_INPUT');
+		expect(thrown(() => findReferences(`x ${text} y`)).code).toBe('INVALID_INPUT');
+	});
+
+	it('accepts the largest safe version number and rejects the next one', () => {
+		expect(parseReference('[[secret:key#9007199254740991]]').selector).toEqual({
+			version: Number.MAX_SAFE_INTEGER,
+		});
+		expect(thrown(() => parseReference('[[secret:key#9007199254740992]]')).code).toBe(
+			'INVALID_INPUT',
+		);
+	});
+
+	it('parseReference refuses a nested reference, a stray bracket after it and an escaped one', () => {
+		for (const text of ['[[secret:[[secret:x]]]]', '[[secret:a]]]', '\\[[secret:a]]'])
+			expect({ text, code: thrown(() => parseReference(text)).code }).toEqual({
+				text,
+				code: 'INVALID_INPUT',
+			});
+	});
+
+	it('keeps brackets around a reference as text', () => {
+		const refs = findReferences('[[[secret:x]]]');
+		expect(refs.map((r) => [r.raw, r.start, r.end])).toEqual([['[[secret:x]]', 1, 13]]);
+		expect(substituteReferences('[[[secret:x]]]', () => 'v')).toBe('[v]');
+	});
+
+	it('gives offsets into the original text, escapes and backslash pairs included', () => {
+		for (const text of [
+			'\\[[secret:x]] [[secret:y]]',
+			'C:\\\\[[secret:dir]]',
+			'\\\\\\\\[[secret:x]] and \\[[secret:z]] then [[secret:w#2]]',
+		]) {
+			const refs = findReferences(text);
+			expect(refs.length).toBeGreaterThan(0);
+			for (const ref of refs) expect(text.slice(ref.start, ref.end)).toBe(ref.raw);
+		}
+	});
+
+	it('quotes only the reference when its body is malformed, not the text before it', () => {
+		const err = thrown(() => findReferences('password=hunter2 then [[secret:k#0]]'));
+		expect(err.message).toContain('[[secret:k#0]]');
+		expect(err.message).not.toContain('hunter2');
+	});
+
+	it('leaves a trailing backslash and an escaped opening at the end as text', () => {
+		expect(substituteReferences('[[secret:x]]\\', () => 'v')).toBe('v\\');
+		expect(substituteReferences('[[secret:a]] \\[[secret:', () => 'v')).toBe('v [[secret:');
+		expect(substituteReferences('', () => 'v')).toBe('');
+		expect(findReferences('')).toEqual([]);
+	});
+
+	it('does not close a reference with brackets split by a line break', () => {
+		expect(thrown(() => findReferences('[[secret:a]\n]')).code).toBe('INVALID_INPUT');
+	});
+});
