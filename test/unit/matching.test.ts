@@ -1,4 +1,3 @@
-import { isCode } from '../../src/core/errors';
 import {
 	allowsAnyHost,
 	destinationOfUrl,
@@ -14,6 +13,8 @@ import {
 	parseDestination,
 	sampleDestination,
 } from '../../src/core/matching';
+
+const INVALID_INPUT = expect.objectContaining({ code: 'INVALID_INPUT' });
 
 /** Whether a request to `url` may carry a secret bound to `allowed`. */
 const allowedUrl = (url: string, allowed: string[]): boolean =>
@@ -235,13 +236,7 @@ describe('patterns and destinations', () => {
 		'refuses %j with INVALID_INPUT',
 		(text) => {
 			expect(isHostPattern(text)).toBe(false);
-			let err: unknown;
-			try {
-				parseDestination(text);
-			} catch (e) {
-				err = e;
-			}
-			expect(isCode(err, 'INVALID_INPUT')).toBe(true);
+			expect(() => parseDestination(text)).toThrow(INVALID_INPUT);
 		},
 	);
 
@@ -281,15 +276,8 @@ describe('patterns and destinations', () => {
 			host: 'a.example',
 			port: 8443,
 		});
-		for (const url of ['/v1/x', 'not a url', '']) {
-			let err: unknown;
-			try {
-				destinationOfUrl(url);
-			} catch (e) {
-				err = e;
-			}
-			expect({ url, coded: isCode(err, 'INVALID_INPUT') }).toEqual({ url, coded: true });
-		}
+		for (const url of ['/v1/x', 'not a url', ''])
+			expect(() => destinationOfUrl(url)).toThrow(INVALID_INPUT);
 	});
 
 	it('hostOfPattern keeps the host part, brackets and wildcard included', () => {
@@ -354,12 +342,6 @@ describe('patterns and destinations', () => {
 	// the URL parser instead of INVALID_INPUT; the service passes a caller's destinationHost to it.
 	// Remove `.failing` once fixed.
 	it.failing('refuses an IPv6 zone id with INVALID_INPUT', () => {
-		let err: unknown;
-		try {
-			parseDestination('fe80::1%eth0');
-		} catch (e) {
-			err = e;
-		}
-		expect(isCode(err, 'INVALID_INPUT')).toBe(true);
+		expect(() => parseDestination('fe80::1%eth0')).toThrow(INVALID_INPUT);
 	});
 });
