@@ -42,7 +42,7 @@ function compilerOptions() {
 	return parsed.options;
 }
 
-/** The project files a file imports, as TypeScript resolves them (npm packages left out). */
+/** The project .ts files a file imports, as TypeScript resolves them (npm packages left out). */
 function projectImports(file, options) {
 	const source = fs.readFileSync(path.join(root, file), 'utf8');
 	const { importedFiles } = ts.preProcessFile(source, true, true);
@@ -55,7 +55,9 @@ function projectImports(file, options) {
 			ts.sys,
 		);
 		if (resolvedModule && !resolvedModule.isExternalLibraryImport) {
-			found.push({ specifier, target: rel(resolvedModule.resolvedFileName) });
+			// A JSON or JavaScript file imports nothing back from here, so it cannot close a cycle.
+			if (resolvedModule.resolvedFileName.endsWith('.ts'))
+				found.push({ specifier, target: rel(resolvedModule.resolvedFileName) });
 		} else if (!resolvedModule && specifier.startsWith('.')) {
 			found.push({ specifier, target: null });
 		}
