@@ -16,7 +16,7 @@
 import { SecretsError } from '../core/errors';
 import { hmac, macEquals } from '../crypto/aead';
 import type { DataKey } from '../crypto/keyring';
-import { toBuffer } from './sql';
+import { type SqlExecutor, toBuffer } from './sql';
 
 /** The columns each sealed table's seal covers, in a fixed order. */
 export const SEALED_COLUMNS = {
@@ -99,14 +99,14 @@ function canonical(value: unknown): unknown {
 	return typeof value === 'bigint' ? Number(value) : (value ?? null);
 }
 
-export function computeSeal(key: DataKey, table: SealedTable, row: object): Buffer {
+function computeSeal(key: DataKey, table: SealedTable, row: object): Buffer {
 	const r = row as Row;
 	const fields = SEALED_COLUMNS[table].map((c) => canonical(r[c]));
 	return hmac(key.rowKey, Buffer.from(JSON.stringify([`n8n-secrets/row/v1/${table}`, ...fields])));
 }
 
 /** The id of the data key a row's seal is made with (null: the row was never sealed). */
-export function sealKeyOf(table: SealedTable, row: object): string | null {
+function sealKeyOf(table: SealedTable, row: object): string | null {
 	return ((row as Row)[SEAL_KEY_COLUMN[table]] as string | null | undefined) ?? null;
 }
 
@@ -120,18 +120,13 @@ export function tamperedError(what: string): SecretsError {
 }
 
 /** Whether `row` carries the seal `key` gives it. */
-export function sealHolds(key: DataKey, table: SealedTable, row: object): boolean {
+function sealHolds(key: DataKey, table: SealedTable, row: object): boolean {
 	const stored = toBuffer((row as Row).seal as Uint8Array | null | undefined);
 	return stored !== null && macEquals(computeSeal(key, table, row), stored);
 }
 
-/** Throws INTEGRITY_ERROR unless `row` carries the seal `key` gives it. */
-export function checkSeal(key: DataKey, table: SealedTable, row: object, what: string): void {
-	if (!sealHolds(key, table, row)) throw tamperedError(what);
-}
-
 /** What a row is, for messages: names and ids only, never a value. */
-export function describeRow(table: SealedTable, row: object): string {
+function describeRow(table: SealedTable, row: object): string {
 	const r = row as Row;
 	switch (table) {
 		case 'secrets':
@@ -146,3 +141,87 @@ export function describeRow(table: SealedTable, row: object): string {
 			return `token signing key ${String(r.kid)} of tenant "${String(r.tenant)}"`;
 	}
 }
+
+// ---- the choke point ----------------------------------------------------------------------------
+
+/**
+ * The keys that make and check row seals. The service hands the tables only executors that carry
+ * them (KeyedDriver, keyedExecutor in service/keyed-driver.ts), and every table module reads and
+ * writes the rows of a sealed table through `checked` and `sealed` below: every row read is checked
+ * before it is returned, every row written is sealed, and no caller can forget either.
+ */
+export interface RowKeys {
+	/** The tenant's active data key: new seals on `seal_key` tables are made with it. */
+	active(tenant: string): Promise<DataKey>;
+	byId(tenant: string, id: string): Promise<DataKey>;
+}
+
+export type SealedExecutor = SqlExecutor & { readonly rowKeys?: RowKeys };
+
+/** An executor that seals and checks rows with `keys`. */
+export function withRowKeys(x: SqlExecutor, keys: RowKeys): SealedExecutor {
+	return {
+		get: (sql, params) => x.get(sql, params),
+		all: (sql, params) => x.all(sql, params),
+		run: (sql, params) => x.run(sql, params),
+		rowKeys: keys,
+	};
+}
+
+function rowKeysOf(x: SqlExecutor): RowKeys {
+	const keys = (x as SealedExecutor).rowKeys;
+	// A programming error, never a user's: a sealed table read or written without its keys.
+	if (!keys) throw new Error('internal: a sealed table was reached without row keys');
+	return keys;
+}
+
+/** `row` (undefined: none was found) once its seal holds; INTEGRITY_ERROR otherwise. */
+export async function checked<T extends { tenant: string }>(
+	x: SqlExecutor,
+	table: SealedTable,
+	row: T | undefined,
+): Promise<T | undefined> {
+	if (row === undefined) return undefined;
+	const id = sealKeyOf(table, row);
+	if (!id) throw tamperedError(describeRow(table, row));
+	// The description is built only for the error: this runs for every row read.
+	if (!sealHolds(await rowKeysOf(x).byId(row.tenant, id), table, row))
+		throw tamperedError(describeRow(table, row));
+	return row;
+}
+
+export async function checkedAll<T extends { tenant: string }>(
+	x: SqlExecutor,
+	table: SealedTable,
+	rows: T[],
+): Promise<T[]> {
+	for (const r of rows) await checked(x, table, r);
+	return rows;
+}
+
+/**
+ * The row with its seal: under the row's own `dek_id` for versions and signing keys (`seal_key`
+ * stays null), under the tenant's active key (named in `seal_key`) otherwise.
+ */
+export async function sealed<T extends { tenant: string }>(
+	x: SqlExecutor,
+	table: SealedTable,
+	row: T,
+): Promise<T & { seal: Buffer; seal_key: string | null }> {
+	const keys = rowKeysOf(x);
+	if (SEAL_KEY_COLUMN[table] === 'dek_id') {
+		const id = sealKeyOf(table, row);
+		if (!id) throw new Error(`internal: a ${table} row was sealed without its dek_id`);
+		return {
+			...row,
+			seal: computeSeal(await keys.byId(row.tenant, id), table, row),
+			seal_key: null,
+		};
+	}
+	const key = await keys.active(row.tenant);
+	const withKey = { ...row, seal_key: key.id };
+	return { ...withKey, seal: computeSeal(key, table, withKey) };
+}
+
+/** A row as the service builds it: the table module adds the seal. */
+export type Unsealed<T> = Omit<T, 'seal' | 'seal_key'> & { seal?: unknown; seal_key?: unknown };

@@ -1,0 +1,110 @@
+import type { AuditEvent } from '../../core/model';
+import {
+	AUDIT_COLUMN_LIST,
+	AUDIT_FIELDS,
+	type AuditRow,
+	auditColumn,
+	auditRowValues,
+	toAuditEvent,
+} from '../audit-fields';
+import type { SqlExecutor } from '../sql';
+
+/** The chain's head: its last event, sealed (service/audit-seals.ts) so a cut tail shows. */
+export interface AuditHeadRow {
+	tenant: string;
+	seq: number | string;
+	hash: string;
+	dek_id: string;
+	mac: Uint8Array;
+}
+
+const SELECT_EVENTS = `SELECT ${AUDIT_COLUMN_LIST} FROM audit_events`;
+const INSERT_EVENT = `INSERT INTO audit_events (${AUDIT_COLUMN_LIST}) VALUES (${AUDIT_FIELDS.map(() => '?').join(', ')})`;
+
+/** The filters `query` takes that compare a field for equality, each with its column. */
+const EQUALITY_FILTERS = (
+	['secret', 'action', 'actor', 'tokenId', 'outcome', 'workflowId', 'executionId'] as const
+).map((key) => [key, auditColumn(key)] as const);
+
+export const audit = {
+	head: (x: SqlExecutor, tenant: string, lock: boolean) =>
+		x.get<AuditHeadRow>(`SELECT * FROM audit_heads WHERE tenant = ?${lock ? ' FOR UPDATE' : ''}`, [
+			tenant,
+		]),
+	writeHead: (
+		x: SqlExecutor,
+		h: { tenant: string; seq: number; hash: string; dekId: string; mac: Buffer },
+	) =>
+		x.run(
+			`INSERT INTO audit_heads (tenant, seq, hash, dek_id, mac) VALUES (?, ?, ?, ?, ?)
+       ON CONFLICT (tenant) DO UPDATE SET seq = excluded.seq, hash = excluded.hash, dek_id = excluded.dek_id, mac = excluded.mac`,
+			[h.tenant, h.seq, h.hash, h.dekId, h.mac],
+		),
+	insert: (x: SqlExecutor, e: AuditEvent) => x.run(INSERT_EVENT, auditRowValues(e)),
+	/** The newest stored event (none, or one), to chain on from when the head cannot be trusted. */
+	last: async (x: SqlExecutor, tenant: string) =>
+		(
+			await x.all<AuditRow>(`${SELECT_EVENTS} WHERE tenant = ? ORDER BY seq DESC LIMIT 1`, [tenant])
+		).map(toAuditEvent),
+	/** Events in sequence order, for verification, in bounded batches. */
+	range: async (x: SqlExecutor, tenant: string, afterSeq: number, limit: number) =>
+		(
+			await x.all<AuditRow>(`${SELECT_EVENTS} WHERE tenant = ? AND seq > ? ORDER BY seq LIMIT ?`, [
+				tenant,
+				afterSeq,
+				limit,
+			])
+		).map(toAuditEvent),
+	query: async (
+		x: SqlExecutor,
+		tenant: string,
+		f: {
+			secret?: string;
+			action?: string;
+			actor?: string;
+			tokenId?: string;
+			outcome?: string;
+			workflowId?: string;
+			executionId?: string;
+			since?: string;
+			until?: string;
+			afterSeq?: number;
+			beforeSeq?: number;
+			limit: number;
+		},
+	) => {
+		const where = ['tenant = ?'];
+		const params: (string | number)[] = [tenant];
+		for (const [key, column] of EQUALITY_FILTERS) {
+			const v = f[key];
+			if (v !== undefined) {
+				where.push(`${column} = ?`);
+				params.push(v);
+			}
+		}
+		if (f.since) {
+			where.push('time >= ?');
+			params.push(f.since);
+		}
+		if (f.until) {
+			where.push('time < ?');
+			params.push(f.until);
+		}
+		if (f.afterSeq !== undefined) {
+			where.push('seq > ?');
+			params.push(f.afterSeq);
+		}
+		if (f.beforeSeq !== undefined) {
+			where.push('seq < ?');
+			params.push(f.beforeSeq);
+		}
+		// Polling (afterSeq) reads forward; browsing reads newest first.
+		const order = f.afterSeq !== undefined ? 'ASC' : 'DESC';
+		params.push(f.limit);
+		const rows = await x.all<AuditRow>(
+			`${SELECT_EVENTS} WHERE ${where.join(' AND ')} ORDER BY seq ${order} LIMIT ?`,
+			params,
+		);
+		return rows.map(toAuditEvent);
+	},
+};

@@ -1,0 +1,207 @@
+import type { RotationPolicy, SecretType } from '../../core/model';
+import { checked, checkedAll, sealed, type Unsealed } from '../row-seals';
+import type { SqlExecutor } from '../sql';
+
+export interface SecretRow {
+	id: string;
+	tenant: string;
+	name: string;
+	type: SecretType;
+	description: string;
+	tags: string;
+	rotation_policy: RotationPolicy;
+	rotation_interval_days: number | null;
+	allowed_hosts: string;
+	allowed_consumers: string;
+	max_versions: number;
+	previous_window_days: number;
+	created_at: string;
+	created_by: string;
+	updated_at: string;
+	updated_by: string;
+	deleted_at: string | null;
+	deleted_by: string | null;
+	/** The row seal (row-seals.ts) and the id of the data key it is made with. */
+	seal: Uint8Array | null;
+	seal_key: string | null;
+}
+
+/** A secret's record (its values are in value_lines and versions), and `secret_tags`, its tag index. */
+export const secrets = {
+	byName: async (x: SqlExecutor, tenant: string, name: string) =>
+		checked(
+			x,
+			'secrets',
+			await x.get<SecretRow>('SELECT * FROM secrets WHERE tenant = ? AND name = ?', [tenant, name]),
+		),
+	insert: async (x: SqlExecutor, unsealed: Unsealed<SecretRow>) => {
+		const r = await sealed(x, 'secrets', unsealed);
+		await x.run(
+			`INSERT INTO secrets (id, tenant, name, type, description, tags, rotation_policy, rotation_interval_days,
+        allowed_hosts, allowed_consumers, max_versions, previous_window_days, created_at, created_by, updated_at, updated_by,
+        deleted_at, deleted_by, seal, seal_key)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			[
+				r.id,
+				r.tenant,
+				r.name,
+				r.type,
+				r.description,
+				r.tags,
+				r.rotation_policy,
+				r.rotation_interval_days,
+				r.allowed_hosts,
+				r.allowed_consumers,
+				r.max_versions,
+				r.previous_window_days,
+				r.created_at,
+				r.created_by,
+				r.updated_at,
+				r.updated_by,
+				r.deleted_at,
+				r.deleted_by,
+				r.seal,
+				r.seal_key,
+			],
+		);
+		await secrets.writeTags(x, r);
+	},
+	/** Seals and writes every column a change can touch; `update` also rewrites the tags. */
+	save: async (x: SqlExecutor, unsealed: Unsealed<SecretRow>) => {
+		const r = await sealed(x, 'secrets', unsealed);
+		return x.run(
+			`UPDATE secrets SET description = ?, tags = ?, rotation_policy = ?, rotation_interval_days = ?, allowed_hosts = ?,
+        allowed_consumers = ?, max_versions = ?, previous_window_days = ?, updated_at = ?, updated_by = ?,
+        deleted_at = ?, deleted_by = ?, seal = ?, seal_key = ?
+       WHERE tenant = ? AND id = ?`,
+			[
+				r.description,
+				r.tags,
+				r.rotation_policy,
+				r.rotation_interval_days,
+				r.allowed_hosts,
+				r.allowed_consumers,
+				r.max_versions,
+				r.previous_window_days,
+				r.updated_at,
+				r.updated_by,
+				r.deleted_at,
+				r.deleted_by,
+				r.seal,
+				r.seal_key,
+				r.tenant,
+				r.id,
+			],
+		);
+	},
+	update: async (x: SqlExecutor, r: Unsealed<SecretRow>) => {
+		await secrets.save(x, r);
+		await x.run('DELETE FROM secret_tags WHERE secret_id = ?', [r.id]);
+		await secrets.writeTags(x, r);
+	},
+	/** Records who changed the secret last (a value, a label): read, checked, re-sealed. */
+	touch: async (x: SqlExecutor, tenant: string, id: string, now: string, by: string) => {
+		const row = await secrets.byId(x, tenant, id);
+		if (row) await secrets.save(x, { ...row, updated_at: now, updated_by: by });
+	},
+	setDeleted: async (
+		x: SqlExecutor,
+		tenant: string,
+		id: string,
+		at: string | null,
+		by: string | null,
+	) => {
+		const row = await secrets.byId(x, tenant, id);
+		if (row) await secrets.save(x, { ...row, deleted_at: at, deleted_by: by });
+	},
+	byId: async (x: SqlExecutor, tenant: string, id: string) =>
+		checked(
+			x,
+			'secrets',
+			await x.get<SecretRow>('SELECT * FROM secrets WHERE tenant = ? AND id = ?', [tenant, id]),
+		),
+	writeTags: async (x: SqlExecutor, r: Unsealed<SecretRow>) => {
+		for (const tag of JSON.parse(r.tags) as string[]) {
+			await x.run('INSERT INTO secret_tags (secret_id, tenant, tag) VALUES (?, ?, ?)', [
+				r.id,
+				r.tenant,
+				tag,
+			]);
+		}
+	},
+	remove: async (x: SqlExecutor, tenant: string, id: string) => {
+		// Children first: PostgreSQL and SQLite agree on this order whatever their cascade settings.
+		await x.run('DELETE FROM versions WHERE tenant = ? AND secret_id = ?', [tenant, id]);
+		await x.run('DELETE FROM value_lines WHERE tenant = ? AND secret_id = ?', [tenant, id]);
+		await x.run('DELETE FROM secret_tags WHERE tenant = ? AND secret_id = ?', [tenant, id]);
+		await x.run('DELETE FROM secrets WHERE tenant = ? AND id = ?', [tenant, id]);
+	},
+	/** Keyset page ordered by name; the caller filters by token patterns and asks again if needed. */
+	page: (
+		x: SqlExecutor,
+		tenant: string,
+		f: {
+			after: string;
+			prefix?: string;
+			tag?: string;
+			type?: string;
+			environment?: string;
+			includeDeleted?: boolean;
+			limit: number;
+		},
+	) => {
+		const where = ['s.tenant = ?', 's.name > ?'];
+		const params: (string | number)[] = [tenant, f.after];
+		if (f.prefix) {
+			where.push('substr(s.name, 1, ?) = ?');
+			params.push(f.prefix.length, f.prefix);
+		}
+		if (f.type) {
+			where.push('s.type = ?');
+			params.push(f.type);
+		}
+		if (!f.includeDeleted) where.push('s.deleted_at IS NULL');
+		if (f.tag) {
+			where.push('EXISTS (SELECT 1 FROM secret_tags t WHERE t.secret_id = s.id AND t.tag = ?)');
+			params.push(f.tag);
+		}
+		if (f.environment) {
+			where.push(
+				'EXISTS (SELECT 1 FROM value_lines l WHERE l.secret_id = s.id AND l.environment = ?)',
+			);
+			params.push(f.environment);
+		}
+		params.push(f.limit);
+		return (
+			x
+				.all<SecretRow>(
+					`SELECT s.* FROM secrets s WHERE ${where.join(' AND ')} ORDER BY s.name LIMIT ?`,
+					params,
+				)
+				.then((rows) => checkedAll(x, 'secrets', rows))
+				// secret_tags is an index of the sealed `tags`: a tag added to it behind the store's back
+				// does not put a secret into a filtered list.
+				.then((rows) =>
+					f.tag ? rows.filter((r) => (JSON.parse(r.tags) as string[]).includes(f.tag!)) : rows,
+				)
+		);
+	},
+	allLive: async (x: SqlExecutor, tenant: string) =>
+		checkedAll(
+			x,
+			'secrets',
+			await x.all<SecretRow>(
+				'SELECT * FROM secrets WHERE tenant = ? AND deleted_at IS NULL ORDER BY name',
+				[tenant],
+			),
+		),
+	deletedBefore: async (x: SqlExecutor, tenant: string, before: string) =>
+		checkedAll(
+			x,
+			'secrets',
+			await x.all<SecretRow>(
+				'SELECT * FROM secrets WHERE tenant = ? AND deleted_at IS NOT NULL AND deleted_at < ? ORDER BY name',
+				[tenant, before],
+			),
+		),
+};
