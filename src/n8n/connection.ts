@@ -1,24 +1,19 @@
 /**
- * From an n8n credential to the secrets backend. The embedded store is opened once per process and
- * per store file, and shared by every node and credential in it: opening checks the master key (and,
- * with a passphrase, runs scrypt), which must not happen per request.
+ * From an n8n credential to the secrets backend. The backend is opened once per process and per
+ * store file or server (src/backend/open.ts), and shared by every node and credential in it.
  */
-import { readFileSync } from 'node:fs';
-
+import { SharedBackends } from '../backend/open';
+import { type RemoteSecrets, parseServerUrl } from '../client/remote-secrets';
 import { SecretsError } from '../core/errors';
-import { environmentName, parseInput } from '../core/schemas';
-import { openEmbedded, storeLocation } from '../service/config';
-import { RemoteSecrets, parseServerUrl } from '../client/remote-secrets';
-import type { SecretsApi } from '../service/api';
-import type { Caller, SecretsService } from '../service/secrets-service';
 import type { N8nContext } from '../core/model';
+import { environmentName, parseInput } from '../core/schemas';
+import type { Caller, SecretsApi } from '../service/api';
 
-export interface SecretsConnection {
-	connection: 'embedded' | 'remote';
-	url?: string;
-	token: string;
-	environment: string;
-}
+/** A checked credential: a remote connection always names its server. */
+export type SecretsConnection = { token: string; environment: string } & (
+	| { connection: 'embedded'; url?: string }
+	| { connection: 'remote'; url: string }
+);
 
 /** The fields a Secrets Store (or Secret Reference Auth) credential holds, checked. */
 export function connectionFromCredential(data: Record<string, unknown>): SecretsConnection {
@@ -48,45 +43,25 @@ export function connectionFromCredential(data: Record<string, unknown>): Secrets
 				'Remote connection needs the server URL (where `n8n-secrets serve` listens), e.g. https://secrets.internal:8200.',
 			);
 		parseServerUrl(url);
+		return { connection, url, token, environment };
 	}
 	return { connection, url, token, environment };
 }
 
-const embedded = new Map<string, Promise<SecretsService>>();
-/** One keep-alive pool per server, shared by every node in the process. */
-const remotes = new Map<string, RemoteSecrets>();
-
-/** A PEM file with the CA of the server's certificate, for a private CA. */
-function remoteCa(env: NodeJS.ProcessEnv): Buffer | undefined {
-	const file = env.N8N_SECRETS_SERVER_CA_FILE?.trim();
-	return file ? readFileSync(file) : undefined;
-}
+/** One open backend per store or server, shared by every node and credential in the process. */
+const backends = new SharedBackends();
 
 /** The client for a remote connection (the server behind `n8n-secrets serve`). */
 export function remoteFor(url: string, env: NodeJS.ProcessEnv = process.env): RemoteSecrets {
-	let remote = remotes.get(url);
-	if (!remote) {
-		remote = new RemoteSecrets(url, { ca: remoteCa(env) });
-		remotes.set(url, remote);
-	}
-	return remote;
+	return backends.remote(url, env);
 }
 
 /** The backend behind a connection: the store in this process, or the server's client. */
-export async function backendFor(
+export function backendFor(
 	conn: SecretsConnection,
 	env: NodeJS.ProcessEnv = process.env,
 ): Promise<SecretsApi> {
-	if (conn.connection === 'remote') return remoteFor(conn.url!, env);
-	const path = storeLocation(env);
-	let opening = embedded.get(path);
-	if (!opening) {
-		opening = openEmbedded(env);
-		embedded.set(path, opening);
-		// A failed open (no key yet, wrong key) is retried on the next use instead of cached.
-		opening.catch(() => embedded.delete(path));
-	}
-	return opening;
+	return backends.open({ url: conn.connection === 'remote' ? conn.url : undefined, env });
 }
 
 export function callerOf(conn: SecretsConnection, context?: N8nContext): Caller {
@@ -94,14 +69,6 @@ export function callerOf(conn: SecretsConnection, context?: N8nContext): Caller 
 }
 
 /** Closes every embedded store and server pool this process opened (tests, an orderly shutdown). */
-export async function closeEmbeddedStores(): Promise<void> {
-	const pools = [...remotes.values()];
-	remotes.clear();
-	for (const remote of pools) await remote.close();
-	const all = [...embedded.values()];
-	embedded.clear();
-	for (const opening of all) {
-		const service = await opening.catch(() => undefined);
-		await service?.close();
-	}
+export function closeEmbeddedStores(): Promise<void> {
+	return backends.closeAll();
 }
