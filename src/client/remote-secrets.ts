@@ -7,26 +7,15 @@
 import { Pool, type Dispatcher } from 'undici';
 
 import { SecretsError, isErrorCode } from '../core/errors';
-import {
-	CONTEXT_HEADERS,
-	type AuditEvent,
-	type Page,
-	type SecretMetadata,
-	type TokenInfo,
-	type VersionInfo,
-} from '../core/model';
-import type * as schema from '../core/schemas';
-import type { SecretsApi } from '../service/api';
-import type {
-	Caller,
-	DueItem,
-	ExpiringItem,
-	ResolvedValue,
-	SecretsService,
-	Stats,
-} from '../service/secrets-service';
-import type { VerifyResult } from '../service/audit-chain';
+import { CONTEXT_HEADERS } from '../core/model';
 import type { RelayInput, RelayResponse } from '../server/relay';
+import { RELAY_ROUTE, ROUTES, type Route } from '../server/routes';
+import type { Caller } from '../service/api';
+import { OperationsApi } from '../service/facade';
+import type { OperationName } from '../service/operations';
+
+/** Each operation's route: the client sends what the server's generated route expects. */
+const ROUTE_OF = new Map<string, Route>(ROUTES.map((r) => [r.operation, r]));
 
 export interface RemoteOptions {
 	/** Per request: connecting, then waiting for the answer. */
@@ -72,13 +61,15 @@ export function parseServerUrl(url: string): URL {
 	return u;
 }
 
-export class RemoteSecrets implements SecretsApi {
+export class RemoteSecrets extends OperationsApi {
+	protected readonly useOperation = 'resolve';
 	private readonly pool: Pool;
 	private readonly base: string;
 	readonly origin: string;
 	private readonly retries: number;
 
 	constructor(url: string, options: RemoteOptions = {}) {
+		super();
 		const u = parseServerUrl(url);
 		this.origin = u.origin;
 		this.base = `${u.pathname.replace(/\/+$/, '')}/api/v1`;
@@ -159,135 +150,39 @@ export class RemoteSecrets implements SecretsApi {
 		}
 	}
 
-	private secretPath(name: string, suffix = ''): string {
-		return `/secrets/${encodeURIComponent(name)}${suffix}`;
-	}
-
-	whoami(caller: Caller): ReturnType<SecretsService['whoami']> {
-		return this.call(caller, 'GET', '/whoami');
-	}
-
-	createSecret(caller: Caller, input: schema.CreateSecretInput): Promise<SecretMetadata> {
-		return this.call(caller, 'POST', '/secrets', { body: input });
-	}
-
-	updateSecret(caller: Caller, input: schema.UpdateSecretInput): Promise<SecretMetadata> {
-		const { name, ...body } = input;
-		return this.call(caller, 'PATCH', this.secretPath(name), { body });
-	}
-
-	private lineCall<T>(
-		caller: Caller,
-		method: Method,
-		suffix: string,
-		input: { name: string; environment: string } & Record<string, unknown>,
-	): Promise<T> {
-		const { name, environment, ...body } = input;
-		return this.call(caller, method, this.secretPath(name, suffix), {
-			query: { env: environment },
-			body,
-		});
-	}
-
-	setValue(caller: Caller, input: schema.SetValueInput): Promise<VersionInfo> {
-		return this.lineCall(caller, 'PUT', '/value', input);
-	}
-
-	stage(caller: Caller, input: schema.RotateInput): Promise<VersionInfo> {
-		return this.lineCall(caller, 'POST', '/stage', input);
-	}
-
-	promote(caller: Caller, input: schema.LineInput): Promise<VersionInfo> {
-		return this.lineCall(caller, 'POST', '/promote', input);
-	}
-
-	rollback(caller: Caller, input: schema.LineInput): Promise<VersionInfo> {
-		return this.lineCall(caller, 'POST', '/rollback', input);
-	}
-
-	rotate(caller: Caller, input: schema.RotateInput): Promise<VersionInfo> {
-		return this.lineCall(caller, 'POST', '/rotate', input);
-	}
-
-	getSecret(caller: Caller, name: string): Promise<SecretMetadata> {
-		return this.call(caller, 'GET', this.secretPath(name));
-	}
-
-	listSecrets(caller: Caller, input: schema.ListSecretsInput = {}): Promise<Page<SecretMetadata>> {
-		const { environment, ...rest } = input;
-		return this.call(caller, 'GET', '/secrets', { query: { ...rest, env: environment } });
-	}
-
-	listVersions(
-		caller: Caller,
-		input: { name: string; environment: string },
-	): Promise<VersionInfo[]> {
-		return this.call(caller, 'GET', this.secretPath(input.name, '/versions'), {
-			query: { env: input.environment },
-		});
-	}
-
-	deleteSecret(caller: Caller, name: string, reason?: string): Promise<SecretMetadata> {
-		return this.call(caller, 'DELETE', this.secretPath(name), { query: { reason } });
-	}
-
-	restoreSecret(caller: Caller, name: string): Promise<SecretMetadata> {
-		return this.call(caller, 'POST', this.secretPath(name, '/restore'), { body: {} });
-	}
-
-	async purgeSecret(caller: Caller, name: string): Promise<void> {
-		await this.call(caller, 'POST', this.secretPath(name, '/purge'), { body: {} });
-	}
-
-	use(caller: Caller, input: schema.ResolveInput): Promise<ResolvedValue> {
-		return this.lineCall(caller, 'POST', '/resolve', input);
-	}
-
-	reveal(caller: Caller, input: schema.ResolveInput): Promise<ResolvedValue> {
-		return this.lineCall(caller, 'POST', '/reveal', input);
-	}
-
-	expiring(caller: Caller, input: schema.WithinDaysInput = {}): Promise<ExpiringItem[]> {
-		return this.call(caller, 'GET', '/secrets/expiring', {
-			query: { withinDays: input.withinDays, env: input.environment },
-		});
-	}
-
-	dueForRotation(caller: Caller, input: schema.DueInput = {}): Promise<DueItem[]> {
-		return this.call(caller, 'GET', '/rotation/due', {
-			query: { env: input.environment, policy: input.rotationPolicy },
-		});
-	}
-
-	stats(caller: Caller): Promise<Stats> {
-		return this.call(caller, 'GET', '/stats');
-	}
-
-	maintenance(caller: Caller): Promise<{ purged: string[]; retentionApplied: number }> {
-		return this.call(caller, 'POST', '/maintenance', { body: {} });
-	}
-
-	listAudit(caller: Caller, input: schema.AuditQueryInput = {}): Promise<Page<AuditEvent>> {
-		return this.call(caller, 'GET', '/audit', { query: input as Record<string, unknown> });
-	}
-
-	verifyAudit(caller: Caller): Promise<VerifyResult> {
-		return this.call(caller, 'GET', '/audit/verify');
-	}
-
-	createToken(
-		caller: Caller,
-		input: schema.CreateTokenInput,
-	): Promise<{ token: string; info: TokenInfo }> {
-		return this.call(caller, 'POST', '/tokens', { body: input });
-	}
-
-	revokeToken(caller: Caller, jti: string): Promise<TokenInfo> {
-		return this.call(caller, 'DELETE', `/tokens/${encodeURIComponent(jti)}`);
-	}
-
-	listTokens(caller: Caller): Promise<TokenInfo[]> {
-		return this.call(caller, 'GET', '/tokens');
+	/**
+	 * Runs an operation on the server: its input fields go where the operation's route puts them (the
+	 * path, the query string, the body), and the server's runner validates, authorizes and audits it.
+	 */
+	run(name: OperationName, caller: Caller, input: unknown): Promise<unknown> {
+		const route = ROUTE_OF.get(name);
+		if (!route)
+			return Promise.reject(
+				new SecretsError(
+					'INVALID_INPUT',
+					`"${name}" is not available over the network; run it with the CLI on the store's host.`,
+				),
+			);
+		const rest: Record<string, unknown> = { ...(input as Record<string, unknown>) };
+		const take = (field: string) => {
+			const v = rest[field];
+			delete rest[field];
+			return v;
+		};
+		const path = route.path.replace(/:([A-Za-z]+)/g, (_, field: string) =>
+			encodeURIComponent(String(take(field) ?? '')),
+		);
+		const query: Record<string, unknown> = {};
+		for (const [q, field] of Object.entries(route.query)) query[q] = take(field);
+		const left = Object.keys(rest).filter((k) => rest[k] !== undefined);
+		if (!route.hasBody && left.length > 0)
+			return Promise.reject(
+				new SecretsError(
+					'INVALID_INPUT',
+					`Invalid input: ${left.join(', ')}: only available on the store's host (the CLI there).`,
+				),
+			);
+		return this.call(caller, route.method, path, { query, body: route.hasBody ? rest : undefined });
 	}
 
 	/** Re-encrypts every value under new data keys on the server (the master key stays as it is). */
@@ -295,12 +190,15 @@ export class RemoteSecrets implements SecretsApi {
 		caller: Caller,
 		batchSize?: number,
 	): Promise<{ rewrapped: number; reencrypted: number }> {
-		return this.call(caller, 'POST', '/keys/rotate', { body: { reencrypt: true, batchSize } });
+		return this.run('rotateDataKeys', caller, { reencrypt: true, batchSize }) as Promise<{
+			rewrapped: number;
+			reencrypted: number;
+		}>;
 	}
 
 	/** The server sends the request with the references injected; only the scrubbed answer comes back. */
 	relay(caller: Caller, input: RelayInput): Promise<RelayResponse> {
-		return this.call(caller, 'POST', '/relay', { body: input });
+		return this.call(caller, RELAY_ROUTE.method, RELAY_ROUTE.path, { body: input });
 	}
 
 	async close(): Promise<void> {

@@ -16,7 +16,7 @@ import * as schema from '../core/schemas';
 import type { Caller, SecretsService } from '../service/secrets-service';
 import { openApiDocument } from './openapi';
 import { Relay, type RelayOptions } from './relay';
-import { ROUTES, type Route, parseQuery } from './routes';
+import { ROUTES, type Route, routeInput } from './routes';
 
 export const API_PREFIX = '/api/v1';
 
@@ -383,16 +383,16 @@ function registerRoute(app: FastifyInstance, service: SecretsService, route: Rou
 		handler: async (req, reply) => {
 			const params = checkParams(req.params);
 			checkQueryText(req.query);
-			const caller = callerOf(req);
 			const body = req.body ?? {};
 			if (typeof body !== 'object' || Array.isArray(body))
 				throw new SecretsError('INVALID_INPUT', 'The request body must be a JSON object.');
-			const result = await route.handle(service, {
+			const input = routeInput(
+				route,
 				params,
-				query: parseQuery(route, req.query),
-				body: body as Record<string, unknown>,
-				caller,
-			});
+				(req.query ?? {}) as Record<string, unknown>,
+				body as Record<string, unknown>,
+			);
+			const result = await service.run(route.operation, callerOf(req), input);
 			if (route.status) void reply.status(route.status);
 			return result ?? {};
 		},

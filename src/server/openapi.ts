@@ -5,7 +5,8 @@ import type { z } from 'zod';
 import { OPERATION_SCOPES, describeScopes } from '../auth/permissions';
 import { PACKAGE_VERSION } from '../core/version';
 import { relayInput } from './relay';
-import { RELAY_ROUTE, ROUTES } from './routes';
+import { OPERATIONS, type OperationDecl } from '../service/operations';
+import { RELAY_ROUTE, ROUTES, type Route, inputObject } from './routes';
 
 const ERROR = {
 	type: 'object',
@@ -25,16 +26,29 @@ function json(schema: z.ZodTypeAny): Record<string, unknown> {
 	return out;
 }
 
-function queryParameters(schema: z.ZodTypeAny | undefined): unknown[] {
-	if (!schema) return [];
-	const s = json(schema) as { properties?: Record<string, unknown>; required?: string[] };
-	return Object.entries(s.properties ?? {}).map(([name, p]) => ({
+/** The query parameters of a route: each the input field it carries, as that field is checked. */
+function queryParameters(route: Route): unknown[] {
+	const input = inputObject(OPERATIONS[route.operation].input);
+	const fields = json(input) as { properties?: Record<string, unknown>; required?: string[] };
+	return Object.entries(route.query).map(([name, field]) => ({
 		name,
 		in: 'query',
-		required: (s.required ?? []).includes(name),
-		schema: p,
+		required: (fields.required ?? []).includes(field),
+		schema: fields.properties?.[field] ?? {},
 		...(name === 'env' ? { description: 'The environment (e.g. production, staging).' } : {}),
 	}));
+}
+
+/** The body of a route: the input's other fields, with the operation's own rules. */
+function bodySchema(route: Route): z.ZodTypeAny | undefined {
+	if (!route.hasBody) return undefined;
+	const decl: OperationDecl = OPERATIONS[route.operation];
+	const elsewhere = [
+		...route.pathParams,
+		...Object.values(route.query),
+		...(decl.localFields ?? []),
+	];
+	return inputObject(decl.input).omit(Object.fromEntries(elsewhere.map((f) => [f, true])));
 }
 
 function errors(): Record<string, unknown> {
@@ -74,12 +88,12 @@ export function openApiDocument(): Record<string, unknown> {
 			description: `Requires: ${describeScopes(r.operation)}.`,
 			'x-required-scopes': OPERATION_SCOPES[r.operation],
 			security: [{ bearer: [] }],
-			parameters: [...params, ...queryParameters(r.query)],
-			...(r.body
+			parameters: [...params, ...queryParameters(r)],
+			...(bodySchema(r)
 				? {
 						requestBody: {
 							required: false,
-							content: { 'application/json': { schema: json(r.body) } },
+							content: { 'application/json': { schema: json(bodySchema(r)!) } },
 						},
 					}
 				: {}),

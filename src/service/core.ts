@@ -88,9 +88,10 @@ export class Core {
 			for (const cache of this.caches) cache.clear();
 			this.generation = generation;
 		}
-		if (!this.tokenStates.has(p.jti))
-			this.tokenStates.set(p.jti, await this.tokenRow(this.driver, p));
-		tokenState(this.tokenStates.get(p.jti));
+		// Keyed by tenant too: an identity provider's tokens may share an id across tenants.
+		const key = `${p.tenant}\0${p.jti}`;
+		if (!this.tokenStates.has(key)) this.tokenStates.set(key, await this.tokenRow(this.driver, p));
+		tokenState(this.tokenStates.get(key));
 	}
 
 	/** Inside every transaction: the token must still exist and not be revoked. */

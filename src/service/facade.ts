@@ -25,89 +25,89 @@ export abstract class OperationsApi implements SecretsApi {
 	/** Over the network the runtime's `use` is `resolve`: the value crosses into its process. */
 	protected readonly useOperation: 'use' | 'resolve' = 'use';
 
-	private call<T>(name: OperationName, caller: Caller, input: unknown = {}): Promise<T> {
+	private op<T>(name: OperationName, caller: Caller, input: unknown = {}): Promise<T> {
 		return this.run(name, caller, input) as Promise<T>;
 	}
 
 	whoami(caller: Caller): Promise<WhoAmI> {
-		return this.call('whoami', caller);
+		return this.op('whoami', caller);
 	}
 	createSecret(caller: Caller, input: schema.CreateSecretInput): Promise<SecretMetadata> {
-		return this.call('createSecret', caller, input);
+		return this.op('createSecret', caller, input);
 	}
 	updateSecret(caller: Caller, input: schema.UpdateSecretInput): Promise<SecretMetadata> {
-		return this.call('updateSecret', caller, input);
+		return this.op('updateSecret', caller, input);
 	}
 	setValue(caller: Caller, input: schema.SetValueInput): Promise<VersionInfo> {
-		return this.call('setValue', caller, input);
+		return this.op('setValue', caller, input);
 	}
 	stage(caller: Caller, input: schema.RotateInput): Promise<VersionInfo> {
-		return this.call('stage', caller, input);
+		return this.op('stage', caller, input);
 	}
 	promote(caller: Caller, input: schema.LineInput): Promise<VersionInfo> {
-		return this.call('promote', caller, input);
+		return this.op('promote', caller, input);
 	}
 	rollback(caller: Caller, input: schema.LineInput): Promise<VersionInfo> {
-		return this.call('rollback', caller, input);
+		return this.op('rollback', caller, input);
 	}
 	rotate(caller: Caller, input: schema.RotateInput): Promise<VersionInfo> {
-		return this.call('rotate', caller, input);
+		return this.op('rotate', caller, input);
 	}
 	getSecret(caller: Caller, name: string): Promise<SecretMetadata> {
-		return this.call('getSecret', caller, { name });
+		return this.op('getSecret', caller, { name });
 	}
 	listSecrets(caller: Caller, input?: schema.ListSecretsInput): Promise<Page<SecretMetadata>> {
-		return this.call('listSecrets', caller, input);
+		return this.op('listSecrets', caller, input);
 	}
 	listVersions(
 		caller: Caller,
 		input: { name: string; environment: string },
 	): Promise<VersionInfo[]> {
-		return this.call('listVersions', caller, input);
+		return this.op('listVersions', caller, input);
 	}
 	deleteSecret(caller: Caller, name: string, reason?: string): Promise<SecretMetadata> {
-		return this.call('deleteSecret', caller, reason === undefined ? { name } : { name, reason });
+		return this.op('deleteSecret', caller, reason === undefined ? { name } : { name, reason });
 	}
 	restoreSecret(caller: Caller, name: string): Promise<SecretMetadata> {
-		return this.call('restoreSecret', caller, { name });
+		return this.op('restoreSecret', caller, { name });
 	}
 	async purgeSecret(caller: Caller, name: string): Promise<void> {
-		await this.call('purgeSecret', caller, { name });
+		await this.op('purgeSecret', caller, { name });
 	}
 	use(caller: Caller, input: schema.ResolveInput): Promise<ResolvedValue> {
-		return this.call(this.useOperation, caller, input);
+		return this.op(this.useOperation, caller, input);
 	}
 	reveal(caller: Caller, input: schema.ResolveInput): Promise<ResolvedValue> {
-		return this.call('reveal', caller, input);
+		return this.op('reveal', caller, input);
 	}
 	expiring(caller: Caller, input?: schema.WithinDaysInput): Promise<ExpiringItem[]> {
-		return this.call('expiring', caller, input);
+		return this.op('expiring', caller, input);
 	}
 	dueForRotation(caller: Caller, input?: schema.DueInput): Promise<DueItem[]> {
-		return this.call('dueForRotation', caller, input);
+		return this.op('dueForRotation', caller, input);
 	}
 	stats(caller: Caller): Promise<Stats> {
-		return this.call('stats', caller);
+		return this.op('stats', caller);
 	}
 	maintenance(caller: Caller): Promise<MaintenanceResult> {
-		return this.call('maintenance', caller);
+		return this.op('maintenance', caller);
 	}
 	listAudit(caller: Caller, input?: schema.AuditQueryInput): Promise<Page<AuditEvent>> {
-		return this.call('listAudit', caller, input);
+		return this.op('listAudit', caller, input);
 	}
 	verifyAudit(caller: Caller): Promise<VerifyAuditResult> {
-		return this.call('verifyAudit', caller);
+		return this.op('verifyAudit', caller);
 	}
 	createToken(
 		caller: Caller,
 		input: schema.CreateTokenInput,
 	): Promise<{ token: string; info: TokenInfo }> {
-		return this.call('createToken', caller, input);
+		return this.op('createToken', caller, input);
 	}
 	revokeToken(caller: Caller, tokenId: string): Promise<TokenInfo> {
-		return this.call('revokeToken', caller, { jti: tokenId });
+		return this.op('revokeToken', caller, { jti: tokenId });
 	}
 	listTokens(caller: Caller): Promise<TokenInfo[]> {
-		return this.call('listTokens', caller);
+		return this.op('listTokens', caller);
 	}
 }

@@ -306,11 +306,12 @@ export const OPERATIONS = {
 	},
 	verifyAudit: {
 		summary: "Check the audit trail's hash chain and head seal.",
-		input: z.object({ checkpoint: z.unknown().optional() }).strict(),
+		// On the store's host only: an auditor's signed checkpoint, or an archive file, checked too.
+		input: z.object({ checkpoint: z.unknown().optional(), archive: z.string().optional() }).strict(),
 		kind: 'read',
 		action: 'audit.read',
 		verb: 'verify the audit trail',
-		localFields: ['checkpoint'],
+		localFields: ['checkpoint', 'archive'],
 		http: { method: 'GET', path: '/audit/verify' },
 		graphql: { query: 'auditVerify' },
 	},
@@ -339,15 +340,6 @@ export const OPERATIONS = {
 		verb: 'archive the audit trail',
 		http: { none: 'writes a file on the store host: `n8n-secrets audit archive`' },
 		graphql: { none: 'writes a file on the store host: `n8n-secrets audit archive`' },
-	},
-	verifyArchive: {
-		summary: 'Check an audit archive file against the store.',
-		input: z.object({ file: z.string() }).strict(),
-		kind: 'read',
-		action: 'audit.read',
-		verb: 'verify the audit trail',
-		http: { none: 'reads a file on the store host: `n8n-secrets audit verify --archive`' },
-		graphql: { none: 'reads a file on the store host: `n8n-secrets audit verify --archive`' },
 	},
 	listTokens: {
 		summary: 'Access tokens of the tenant (ids and limits, never the tokens).',

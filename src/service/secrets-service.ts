@@ -209,7 +209,7 @@ export class SecretsService extends OperationsApi {
 		throughSeq?: number;
 		problem?: string;
 	}> {
-		return this.run('verifyArchive', caller, { file }) as ReturnType<
+		return this.run('verifyAudit', caller, { archive: file }) as ReturnType<
 			SecretsService['verifyArchive']
 		>;
 	}

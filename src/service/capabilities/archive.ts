@@ -21,6 +21,7 @@ import {
 } from '../audit-archive';
 import { GENESIS_HASH, brokenTrail, sealCheckpoint, verifyChain } from '../audit-chain';
 import type { Core } from '../core';
+import type { Principal } from '../../core/model';
 import type { Impl } from '../runner';
 import { activeDataKey, loadDataKey, loadSigningKey, loadVerifyKey } from '../store-keys';
 import type { SqlExecutor } from '../../store/sql';
@@ -138,18 +139,31 @@ async function pruneArchived(c: Pick<Core, 'driver'>, tenant: string): Promise<v
 	}
 }
 
+export interface ArchiveCheck {
+	ok: boolean;
+	events: number;
+	fromSeq?: number;
+	throughSeq?: number;
+	problem?: string;
+}
+
 /**
  * Checks an archive file on its own (links, hashes, signed closing statement) and against the store:
  * signed with the tenant's key, and its first and last events are the store's checkpoints.
  */
-const verifyArchive: Impl<'verifyArchive'> = async (k, { p, i }, x) => {
+export async function verifyArchive(
+	k: Pick<Core, 'keyring'>,
+	p: Principal,
+	file: string,
+	x: SqlExecutor,
+): Promise<ArchiveCheck> {
 	let text: string;
 	try {
-		text = readFileSync(i.file, 'utf8');
+		text = readFileSync(file, 'utf8');
 	} catch (err) {
 		throw new SecretsError(
 			'INVALID_INPUT',
-			`Cannot read the archive ${i.file}: ${(err as NodeJS.ErrnoException).code ?? String(err)}.`,
+			`Cannot read the archive ${file}: ${(err as NodeJS.ErrnoException).code ?? String(err)}.`,
 		);
 	}
 	const check = checkArchive(text);
@@ -179,4 +193,4 @@ const verifyArchive: Impl<'verifyArchive'> = async (k, { p, i }, x) => {
 	return { ok: true, events: check.events, ...range };
 };
 
-export const ARCHIVE = { archiveAudit, verifyArchive };
+export const ARCHIVE = { archiveAudit };

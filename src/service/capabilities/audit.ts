@@ -16,6 +16,7 @@ import {
 } from '../audit-archive';
 import { sealedHead, verifyChain } from '../audit-chain';
 import type { Impl } from '../runner';
+import { type ArchiveCheck, verifyArchive } from './archive';
 import { loadDataKey, loadSigningKey, loadVerifyKey } from '../store-keys';
 
 /**
@@ -63,7 +64,12 @@ const listAudit: Impl<'listAudit'> = async (c, { p, i }, x) => {
  * `checkpoint` (a statement from `auditCheckpoint`, kept by an auditor outside the store) it also
  * checks that the chain still holds that event: a rolled-back or rewritten chain does not.
  */
-const verifyAudit: Impl<'verifyAudit'> = async (c, { p, i }, x): Promise<VerifyAuditResult> => {
+const verifyAudit: Impl<'verifyAudit'> = async (
+	c,
+	{ p, i },
+	x,
+): Promise<VerifyAuditResult | ArchiveCheck> => {
+	if (i.archive !== undefined) return verifyArchive(c, p, i.archive, x);
 	await c.audit.ingestBeforeRead();
 	const result = await verifyChain(x, p.tenant, (id) => loadDataKey(x, c.keyring, p.tenant, id));
 	const anchor = i.checkpoint as CheckpointStatement | undefined;
