@@ -2,7 +2,6 @@ import type {
 	ICredentialDataDecryptedObject,
 	IDataObject,
 	IExecuteFunctions,
-	IHttpRequestMethods,
 	INodeExecutionData,
 } from 'n8n-workflow';
 
@@ -13,14 +12,15 @@ import {
 	remoteFor,
 } from '../../src/n8n/connection';
 import { errorItem, n8nContext, nodeError } from '../../src/n8n/node-support';
-import {
-	type AuthPlacement,
-	type BodyType,
-	type ResponseFormat,
-	type SecretRequestSpec,
-	performSecretRequest,
-	relaySecretRequest,
-} from '../../src/n8n/secret-request';
+import { referenceAuthOf } from '../../src/n8n/reference-auth';
+import { performSecretRequest, relaySecretRequest } from '../../src/n8n/secret-request';
+import type {
+	AuthPlacement,
+	BodyType,
+	Method,
+	OutboundRequest,
+	ResponseFormat,
+} from '../../src/outbound/spec';
 import { Scrubber } from '../../src/core/scrub';
 
 /** A JSON parameter arrives as text when typed, as an object when set by an expression. */
@@ -30,13 +30,17 @@ function jsonText(value: unknown): string {
 
 type Pairs = { parameters?: { name: string; value: string }[] };
 
-function spec(
+/**
+ * The item's request (references, never values), as the outbound engine and the relay take it, and
+ * whether the item shows the whole response or its body.
+ */
+function itemRequest(
 	this: IExecuteFunctions,
 	i: number,
 	referenceAuth: ICredentialDataDecryptedObject | undefined,
-): SecretRequestSpec {
+): { request: OutboundRequest; fullResponse: boolean } {
 	const options = this.getNodeParameter('options', i, {}) as IDataObject;
-	const method = this.getNodeParameter('method', i) as IHttpRequestMethods;
+	const method = this.getNodeParameter('method', i) as Method;
 	const bodyType =
 		method === 'GET' || method === 'HEAD'
 			? 'none'
@@ -44,7 +48,7 @@ function spec(
 	const placement = referenceAuth
 		? 'none'
 		: (this.getNodeParameter('authPlacement', i, 'none') as AuthPlacement);
-	return {
+	const request: OutboundRequest = {
 		method,
 		url: this.getNodeParameter('url', i) as string,
 		query: (this.getNodeParameter('query', i, {}) as Pairs).parameters ?? [],
@@ -66,10 +70,11 @@ function spec(
 				: undefined,
 		auth: {
 			placement,
+			// An empty pick is no pick: "Pick the secret to authenticate with." in both modes.
 			secret:
 				placement === 'none'
 					? undefined
-					: (this.getNodeParameter('secret', i, '', { extractValue: true }) as string),
+					: (this.getNodeParameter('secret', i, '', { extractValue: true }) as string) || undefined,
 			name:
 				placement === 'header' || placement === 'query'
 					? (this.getNodeParameter('authName', i, '') as string)
@@ -77,14 +82,14 @@ function spec(
 			user:
 				placement === 'basic' ? (this.getNodeParameter('authUser', i, '') as string) : undefined,
 		},
-		referenceAuth,
+		referenceAuth: referenceAuth && referenceAuthOf(referenceAuth),
 		timeoutMs: Number(options.timeout ?? 30000),
 		followRedirects: options.followRedirects !== false,
 		maxRedirects: Number(options.maxRedirects ?? 5),
 		responseFormat: (options.responseFormat as ResponseFormat) ?? 'autodetect',
-		fullResponse: options.fullResponse === true,
 		neverError: options.neverError === true,
 	};
+	return { request, fullResponse: options.fullResponse === true };
 }
 
 export async function execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
@@ -100,24 +105,27 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 	for (let i = 0; i < items.length; i++) {
 		const scrubber = new Scrubber();
 		try {
-			const s = spec.call(this, i, useReferenceAuth ? credentials : undefined);
+			const { request, fullResponse } = itemRequest.call(
+				this,
+				i,
+				useReferenceAuth ? credentials : undefined,
+			);
 			// Remote: the server sends the request, so no value ever enters this n8n process.
-			const result =
+			const response =
 				conn.connection === 'remote'
-					? await relaySecretRequest(s, remoteFor(conn.url!), caller, conn.environment)
+					? await relaySecretRequest(request, remoteFor(conn.url!), caller, conn.environment)
 					: await performSecretRequest(
-							s,
+							request,
 							service,
 							caller,
 							conn.environment,
 							(options) => this.helpers.httpRequest(options),
 							scrubber,
 						);
-			const { response } = result;
-			const json: IDataObject = s.fullResponse
+			const json: IDataObject = fullResponse
 				? {
 						statusCode: response.statusCode,
-						headers: response.headers,
+						headers: response.headers as IDataObject,
 						body: response.body as IDataObject,
 					}
 				: response.body !== undefined && typeof response.body === 'object' && response.body !== null

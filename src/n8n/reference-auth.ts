@@ -7,9 +7,26 @@ import {
 	formatDestination,
 	hostOfPattern,
 } from '../core/matching';
-import { hasReferences } from '../core/reference';
+import { resolveReferenceAuth } from '../outbound/reference-auth';
+import { RequestSecrets } from '../outbound/resolution';
+import type { ReferenceAuthFields } from '../outbound/spec';
 import { backendFor, callerOf, connectionFromCredential } from './connection';
-import { RequestSecrets } from './references';
+
+const FIELDS = ['reference', 'headerName', 'queryName', 'userReference', 'passReference'] as const;
+
+/**
+ * The credential's placement and references, without its connection and token: what the Secret
+ * HTTP Request hands the engine (and, in remote mode, the relay). An empty field is left out.
+ */
+export function referenceAuthOf(credentials: ICredentialDataDecryptedObject): ReferenceAuthFields {
+	const placement = credentials.placement || 'bearer';
+	const fields = { placement } as ReferenceAuthFields;
+	for (const f of FIELDS) {
+		const v = credentials[f];
+		if (v !== undefined && v !== null && v !== '') fields[f] = String(v);
+	}
+	return fields;
+}
 
 /**
  * Where the request goes. n8n's own HTTP Request node still builds requests in the older `request`
@@ -19,49 +36,27 @@ function destinationOf(options: IHttpRequestOptions & { uri?: string }): string 
 	return formatDestination(destinationOfUrl(options.url ?? options.uri ?? '', options.baseURL));
 }
 
+/** The credential's `authenticate`, for n8n's own requests (the HTTP Request node and others). */
 export async function applySecretReferenceAuth(
 	credentials: ICredentialDataDecryptedObject,
 	requestOptions: IHttpRequestOptions,
-	/** Given by the Secret HTTP Request node, which resolves per hop and scrubs its output. */
-	resolver?: RequestSecrets,
 ): Promise<IHttpRequestOptions> {
-	let secrets = resolver;
-	if (!secrets) {
-		const conn = connectionFromCredential(credentials);
-		// A credential's authenticate is not told which workflow runs it; the audit event says so.
-		secrets = new RequestSecrets(
-			await backendFor(conn),
-			callerOf(conn, { node: 'Secret Reference Auth credential' }),
-			conn.environment,
-			destinationOf(requestOptions),
-		);
-	}
-	const text = (field: string) => String(credentials[field] ?? '');
+	const conn = connectionFromCredential(credentials);
+	// A credential's authenticate is not told which workflow runs it; the audit event says so.
+	const secrets = new RequestSecrets(
+		await backendFor(conn),
+		callerOf(conn, { node: 'Secret Reference Auth credential' }),
+		conn.environment,
+		destinationOf(requestOptions),
+	);
+	const part = await resolveReferenceAuth(referenceAuthOf(credentials), secrets);
 	const out: IHttpRequestOptions = {
 		...requestOptions,
 		headers: { ...(requestOptions.headers ?? {}) },
 	};
-	switch (credentials.placement) {
-		case 'header':
-			out.headers![text('headerName') || 'X-API-Key'] = await secrets.resolve(text('reference'));
-			break;
-		case 'query':
-			out.qs = {
-				...(requestOptions.qs ?? {}),
-				[text('queryName') || 'api_key']: await secrets.resolve(text('reference')),
-			};
-			break;
-		case 'basic': {
-			const username = await secrets.resolve(text('userReference'));
-			const password = await secrets.resolve(text('passReference'));
-			// Only text that holds a resolved value is scrubbed: a literal `app:` is not a secret.
-			const resolved = hasReferences(text('userReference')) || hasReferences(text('passReference'));
-			out.auth = resolved ? secrets.basicAuth(username, password) : { username, password };
-			break;
-		}
-		default:
-			out.headers!.Authorization = `Bearer ${await secrets.resolve(text('reference'))}`;
-	}
+	if ('header' in part) out.headers![part.header] = part.value;
+	else if ('query' in part) out.qs = { ...(requestOptions.qs ?? {}), [part.query]: part.value };
+	else out.auth = part.basic;
 	if (secrets.hasBoundSecrets) {
 		// n8n itself then refuses to carry the credential to any other host, redirects included.
 		out.sendCredentialsOnCrossOriginRedirect = false;

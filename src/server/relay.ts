@@ -1,77 +1,31 @@
 /**
  * `POST /relay`: the server performs an outbound HTTP request with the references injected here, so
- * the caller (a relay-only token) never holds a value. It is the Secret HTTP Request's own code path
- * (per-hop resolution, destination binding on every redirect, scrubbing), sending with undici.
+ * the caller (a relay-only token) never holds a value. It runs the outbound engine the Secret HTTP
+ * Request runs (src/outbound: per-hop resolution, destination binding on every redirect, scrubbing),
+ * sending with undici through the address guard.
  */
 import { type LookupAddress, type LookupOptions, lookup as dnsLookup } from 'node:dns';
 import { isIP } from 'node:net';
 
-import type { IHttpRequestOptions, IN8nHttpFullResponse } from 'n8n-workflow';
 import { Agent, buildConnector, request } from 'undici';
-import { z } from 'zod';
 
 import { SecretsError } from '../core/errors';
 import * as schema from '../core/schemas';
-import { Scrubber } from '../core/scrub';
-import {
-	type SecretRequestSpec,
-	type SecretResponse,
-	performSecretRequest,
-} from '../n8n/secret-request';
-import type { Caller, SecretsService } from '../service/secrets-service';
+import type { HopRequest, HopResponse } from '../outbound/hop';
+import { performRequest } from '../outbound/perform';
+import { type RelayResponse, relayInput, toRelayResponse } from '../outbound/spec';
+import type { Caller, ResolvedValue } from '../service/api';
 import { AddressGuard } from './address-guard';
-import { decodeContent } from '../core/content-decoding';
 
-const pair = z.object({ name: z.string().max(1000), value: z.string().max(100_000) }).strict();
+/** The body's schema lives with the request spec; re-exported for the OpenAPI document. */
+export { relayInput };
 
-export const relayInput = z
-	.object({
-		environment: schema.environmentName,
-		method: z.enum(['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD']),
-		url: z.string().min(1).max(8192),
-		query: z.array(pair).max(200).default([]),
-		headers: z.array(pair).max(200).default([]),
-		bodyType: z.enum(['none', 'json', 'form', 'raw']).default('none'),
-		body: z.string().optional(),
-		form: z.array(pair).max(500).optional(),
-		rawContentType: z.string().max(200).optional(),
-		auth: z
-			.object({
-				placement: z.enum(['none', 'bearer', 'header', 'query', 'basic']),
-				secret: schema.secretName.optional(),
-				name: z.string().max(200).optional(),
-				user: z.string().max(1000).optional(),
-			})
-			.strict()
-			.default({ placement: 'none' }),
-		/** The Secret Reference Auth credential's fields (references, never values). */
-		referenceAuth: z
-			.object({
-				placement: z.enum(['bearer', 'header', 'query', 'basic']),
-				reference: z.string().max(1000).optional(),
-				headerName: z.string().max(200).optional(),
-				queryName: z.string().max(200).optional(),
-				userReference: z.string().max(1000).optional(),
-				passReference: z.string().max(1000).optional(),
-			})
-			.strict()
-			.optional(),
-		timeoutMs: z.number().int().min(1).max(300_000).default(30_000),
-		followRedirects: z.boolean().default(true),
-		maxRedirects: z.number().int().min(0).max(20).default(5),
-		responseFormat: z.enum(['autodetect', 'json', 'text', 'binary']).default('autodetect'),
-		neverError: z.boolean().default(false),
-	})
-	.strict();
-export type RelayInput = z.input<typeof relayInput>;
-
-/** What the relay answers: the upstream response, scrubbed; a binary body as base64. */
-export interface RelayResponse {
-	statusCode: number;
-	headers: Record<string, unknown>;
-	body: unknown;
-	binary?: { data: string; mimeType: string };
-	url: string;
+/** What the relay needs from the service: the relay's `use`, and its permission check. */
+export interface RelayValues {
+	/** `use` for a relayed request: a destination is required, and the secret must be bound to it. */
+	relayUse(caller: Caller, input: schema.ResolveInput): Promise<ResolvedValue>;
+	/** Refuses a caller that may not relay in `environment`, before anything is sent. */
+	authorizeRelay(caller: Caller, environment: string): Promise<void>;
 }
 
 export interface RelayOptions {
@@ -105,7 +59,7 @@ export class Relay {
 	private readonly guard: AddressGuard;
 
 	constructor(
-		private readonly service: SecretsService,
+		private readonly values: RelayValues,
 		options: RelayOptions = {},
 	) {
 		this.maxBytes = options.maxResponseBytes ?? 10 * 1024 * 1024;
@@ -163,7 +117,7 @@ export class Relay {
 	 * connects (DNS may answer differently by then): this is the early answer, that the guarantee.
 	 */
 	private async vet(url: string): Promise<void> {
-		// Already parsed once by performSecretRequest, which refuses a URL that does not parse.
+		// Already parsed once by the engine (literalHost), which refuses a URL that does not parse.
 		const u = new URL(url);
 		if (u.protocol !== 'http:' && u.protocol !== 'https:')
 			throw new SecretsError('INVALID_INPUT', 'The relay sends http: and https: requests only.');
@@ -184,63 +138,40 @@ export class Relay {
 	}
 
 	async perform(caller: Caller, input: unknown): Promise<RelayResponse> {
-		const i = schema.parseInput(relayInput, input);
-		await this.service.authorizeRelay(caller, i.environment);
-		const spec: SecretRequestSpec = {
-			method: i.method,
-			url: i.url,
-			query: i.query,
-			headers: i.headers,
-			bodyType: i.method === 'GET' || i.method === 'HEAD' ? 'none' : i.bodyType,
-			body: i.body,
-			form: i.form,
-			rawContentType: i.rawContentType,
-			auth: i.auth,
-			referenceAuth: i.referenceAuth,
-			timeoutMs: i.timeoutMs,
-			followRedirects: i.followRedirects,
-			maxRedirects: i.maxRedirects,
-			responseFormat: i.responseFormat,
-			fullResponse: true,
-			neverError: i.neverError,
-		};
-		const source = { use: this.service.relayUse.bind(this.service) };
-		const { response } = await performSecretRequest(
+		const { environment, ...spec } = schema.parseInput(relayInput, input);
+		await this.values.authorizeRelay(caller, environment);
+		const source = { use: (c: Caller, i: schema.ResolveInput) => this.values.relayUse(c, i) };
+		const response = await performRequest(
 			spec,
-			source,
-			caller,
-			i.environment,
-			(options) => this.send(options),
-			new Scrubber(),
-			(url) => this.vet(url),
+			{ source, caller, environment },
+			{ send: (hop) => this.send(hop), vet: (url) => this.vet(url), maxBytes: this.maxBytes },
 		);
-		return wire(response);
+		return toRelayResponse(response);
 	}
 
-	private async send(options: IHttpRequestOptions): Promise<IN8nHttpFullResponse> {
-		const url = new URL(options.url);
-		for (const [k, v] of Object.entries(options.qs ?? {})) url.searchParams.append(k, String(v));
+	/** One hop with undici: the body as received, its content codings undone by the engine. */
+	private async send(hop: HopRequest): Promise<HopResponse> {
+		const url = new URL(hop.url);
+		for (const [k, v] of Object.entries(hop.query)) url.searchParams.append(k, v);
 		if (url.protocol !== 'http:' && url.protocol !== 'https:') {
 			throw new SecretsError('INVALID_INPUT', 'The relay sends http: and https: requests only.');
 		}
 		const headers: Record<string, string> = {};
-		for (const [k, v] of Object.entries(options.headers ?? {}))
-			if (v !== undefined && v !== null && !RELAY_OWNED_HEADERS.has(k.toLowerCase()))
-				headers[k.toLowerCase()] = String(v);
+		for (const [k, v] of Object.entries(hop.headers))
+			if (!RELAY_OWNED_HEADERS.has(k.toLowerCase())) headers[k.toLowerCase()] = v;
 		headers['accept-encoding'] = 'identity';
-		if (options.auth) {
-			const { username = '', password = '' } = options.auth;
+		if (hop.basicAuth) {
+			const { username, password } = hop.basicAuth;
 			headers.authorization = `Basic ${Buffer.from(`${username}:${password}`).toString('base64')}`;
 		}
-		const timeout = options.timeout ?? 30_000;
 		try {
 			const res = await request(url, {
-				method: options.method ?? 'GET',
+				method: hop.method,
 				headers,
-				body: typeof options.body === 'string' ? options.body : undefined,
+				body: hop.body,
 				dispatcher: this.agent,
-				headersTimeout: timeout,
-				bodyTimeout: timeout,
+				headersTimeout: hop.timeoutMs,
+				bodyTimeout: hop.timeoutMs,
 			});
 			const chunks: Buffer[] = [];
 			let size = 0;
@@ -255,19 +186,11 @@ export class Relay {
 				}
 				chunks.push(chunk as Buffer);
 			}
-			const resHeaders = { ...res.headers };
-			const encoding = resHeaders['content-encoding'];
-			const body = await decodeContent(Buffer.concat(chunks), encoding, this.maxBytes, url.host);
-			if (encoding !== undefined) {
-				// They described the encoded bytes; the body handed on is the decoded one.
-				delete resHeaders['content-encoding'];
-				delete resHeaders['content-length'];
-			}
 			return {
 				statusCode: res.statusCode,
-				headers: resHeaders as Record<string, string>,
-				body,
-			} as IN8nHttpFullResponse;
+				headers: { ...res.headers },
+				body: Buffer.concat(chunks),
+			};
 		} catch (err) {
 			if (err instanceof SecretsError) throw err;
 			const cause = (err as { cause?: unknown }).cause;
@@ -280,16 +203,4 @@ export class Relay {
 	close(): Promise<void> {
 		return this.agent.close();
 	}
-}
-
-function wire(r: SecretResponse): RelayResponse {
-	return {
-		statusCode: r.statusCode,
-		headers: r.headers as Record<string, unknown>,
-		body: r.body,
-		binary: r.binary
-			? { data: r.binary.data.toString('base64'), mimeType: r.binary.mimeType }
-			: undefined,
-		url: r.url,
-	};
 }

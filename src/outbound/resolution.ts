@@ -1,12 +1,32 @@
 /**
- * Resolving `[[secret:…]]` references for an outgoing request: each value is fetched with `use`
- * (never `reveal`), bound to the request's destination host, registered with the scrubber so it can
- * be removed from anything the node outputs, and remembered with the hosts it is bound to.
+ * Resolving `[[secret:…]]` references for one hop of an outgoing request: each value is fetched with
+ * `use` (or the relay's `relayUse`, never `reveal`) for the hop's destination, so the service checks
+ * the secret's destination binding and audits the use with that destination; each value is
+ * registered with the scrubber so it can be removed from the answer and from errors, and remembered
+ * with the hosts it is bound to.
  */
-import { type SecretReference, substituteReferencesAsync } from '../core/reference';
+import { SecretsError } from '../core/errors';
+import { hostOfUrl } from '../core/matching';
+import { type SecretReference, hasReferences, substituteReferencesAsync } from '../core/reference';
 import { Scrubber } from '../core/scrub';
-import type { ValueSource } from '../service/api';
-import type { Caller } from '../service/secrets-service';
+import type { Caller, ValueSource } from '../service/api';
+
+/** The URL with every reference replaced by a placeholder: what decides where the request goes. */
+export function withoutReferences(url: string): string {
+	return url.replace(/\[\[secret:[^\]]*\]\]/g, 'REFERENCE');
+}
+
+/** The URL's host must be literal: a reference may stand in the path or query, not decide the host. */
+export function literalHost(url: string): string {
+	const host = hostOfUrl(withoutReferences(url));
+	if (/reference/i.test(host) && hasReferences(url)) {
+		throw new SecretsError(
+			'INVALID_INPUT',
+			'A secret reference cannot stand in the host of the URL: the host decides where secrets may go.',
+		);
+	}
+	return host;
+}
 
 export class RequestSecrets {
 	/** Union of the hosts the resolved secrets are bound to; empty when none is bound. */

@@ -8,7 +8,7 @@
 import { promisify } from 'node:util';
 import * as zlib from 'node:zlib';
 
-import { SecretsError } from './errors';
+import { SecretsError } from '../core/errors';
 
 type Decoder = (data: Buffer, options: { maxOutputLength: number }) => Promise<Buffer>;
 
