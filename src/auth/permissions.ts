@@ -53,8 +53,6 @@ export const OPERATION_SCOPES = {
 	auditCheckpoint: ['audit:read'],
 	/** Moves the oldest events to a file and removes them from the store (CLI on the store's host). */
 	archiveAudit: ['admin'],
-	/** Checks an archive file against the store (CLI on the store's host). */
-	verifyArchive: ['audit:read'],
 	listTokens: ['admin'],
 	createToken: ['admin'],
 	revokeToken: ['admin'],
