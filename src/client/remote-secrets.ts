@@ -8,7 +8,7 @@ import { Pool, type Dispatcher } from 'undici';
 
 import { SecretsError, isErrorCode } from '../core/errors';
 import { CONTEXT_HEADERS } from '../core/model';
-import type { RelayInput, RelayResponse } from '../server/relay';
+import type { RelayInput, RelayResponse } from '../outbound/spec';
 import { RELAY_ROUTE, ROUTES, type Route } from '../server/routes';
 import type { Caller } from '../service/api';
 import { OperationsApi } from '../service/facade';
