@@ -79,9 +79,17 @@ function parseHostSpec(text: string): { scheme?: string; host: string; port?: nu
 	}
 	if (port === undefined && scheme !== undefined) port = DEFAULT_PORTS[scheme];
 	let host = normalizeHost(rest);
+	// A zone id (`fe80::1%eth0`) names an interface of one machine, not a destination; and `*` stands
+	// only for whole leading labels (`*.example.com`): `*.` must not become the match-all `*`.
+	const malformed =
+		host === '' || host.includes('%') || (host.includes('*') && !/^\*\.[^*]+$/.test(host));
 	// IPv6 in the URL parser's own spelling (`::ffff:7f00:1`), so a binding matches what requests carry.
-	if (isIPv6(host)) host = new URL(`http://[${host}]/`).hostname.slice(1, -1);
-	if ((port !== undefined && (port < 1 || port > 65535)) || (host.includes(':') && !isIPv6(host)))
+	if (!malformed && isIPv6(host)) host = new URL(`http://[${host}]/`).hostname.slice(1, -1);
+	if (
+		malformed ||
+		(port !== undefined && (port < 1 || port > 65535)) ||
+		(host.includes(':') && !isIPv6(host))
+	)
 		throw new SecretsError(
 			'INVALID_INPUT',
 			`"${text.slice(0, 300)}" is not a destination: use scheme://host:port, host:port or a host.`,
