@@ -327,20 +327,19 @@ describe('patterns and destinations', () => {
 		}
 	});
 
-	// BUG (reported, not fixed here: src/core/matching.ts is not this suite's to change). "*." is
-	// accepted as a pattern (isHostPattern) that allows nothing, but normalizeHostPattern stores it
-	// as "*", which allows every destination. The allowedHosts schema refuses "*." today, so only a
-	// caller that skips the schema is exposed. Remove `.failing` once fixed.
-	it('does not widen "*." to "*" when normalizing', () => {
-		expect(hostAllowed('https://evil.example:443', [normalizeHostPattern('*.')])).toBe(
-			hostAllowed('https://evil.example:443', ['*.']),
-		);
+	// "*." once normalized to "*" (allowing every destination); a "*" anywhere but a whole leading
+	// label is now refused as a pattern, so it cannot be stored at all.
+	it('refuses "*." and other partial wildcards instead of widening them to "*"', () => {
+		for (const pattern of ['*.', 'api.*.com', '*api.example.com', 'https://*', '*.*.com']) {
+			expect(isHostPattern(pattern)).toBe(false);
+			expect(() => normalizeHostPattern(pattern)).toThrow(INVALID_INPUT);
+		}
+		expect(normalizeHostPattern('*')).toBe('*');
+		expect(normalizeHostPattern('*.Example.com')).toBe('*.example.com');
 	});
 
-	// BUG (reported, not fixed here): an IPv6 destination with a zone id ("fe80::1%eth0", which
-	// node:net's isIPv6 accepts) makes parseDestination throw a bare TypeError ("Invalid URL") from
-	// the URL parser instead of INVALID_INPUT; the service passes a caller's destinationHost to it.
-	// Remove `.failing` once fixed.
+	// A zone id ("fe80::1%eth0", which node:net's isIPv6 accepts) names an interface, not a
+	// destination; it once made the URL parser throw a bare TypeError (an INTERNAL 500).
 	it('refuses an IPv6 zone id with INVALID_INPUT', () => {
 		expect(() => parseDestination('fe80::1%eth0')).toThrow(INVALID_INPUT);
 	});
