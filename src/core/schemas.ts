@@ -196,7 +196,10 @@ export const createSecretInput = optionalMetadata
 					'give "environment" together with "value" or "generate" for an initial value, or none of them',
 			});
 		else if (v.value !== undefined && v.generate !== undefined)
-			ctx.addIssue({ code: z.ZodIssueCode.custom, message: 'give "value" or "generate", not both' });
+			ctx.addIssue({
+				code: z.ZodIssueCode.custom,
+				message: 'give "value" or "generate", not both',
+			});
 	});
 export type CreateSecretInput = z.input<typeof createSecretInput>;
 
@@ -303,6 +306,29 @@ export const auditQueryInput = z
 	})
 	.strict();
 export type AuditQueryInput = z.input<typeof auditQueryInput>;
+
+/** Audit archiving, on the store's host: events before `before` go to the file `out`. */
+export const archiveAuditInput = z
+	.object({
+		before: z.string().refine((v) => !Number.isNaN(Date.parse(v)), {
+			message: 'not a date; use an ISO date such as 2026-01-01',
+		}),
+		out: z.string().trim().min(1, 'name the archive file to write'),
+	})
+	.strict();
+
+/** `POST /keys/rotate`: the tenant's values re-encrypted under a new data key. */
+export const reencryptInput = z
+	.object({
+		reencrypt: z.literal(true, {
+			errorMap: () => ({
+				message:
+					'set "reencrypt": true (the master key is replaced with the CLI, on the store host)',
+			}),
+		}),
+		batchSize: z.number().int().min(1).max(10000).optional(),
+	})
+	.strict();
 
 /** `90d`, `12h`, `30m`, `never`, or a number of seconds. */
 export const ttl = z.union([

@@ -307,7 +307,9 @@ export const OPERATIONS = {
 	verifyAudit: {
 		summary: "Check the audit trail's hash chain and head seal.",
 		// On the store's host only: an auditor's signed checkpoint, or an archive file, checked too.
-		input: z.object({ checkpoint: z.unknown().optional(), archive: z.string().optional() }).strict(),
+		input: z
+			.object({ checkpoint: z.unknown().optional(), archive: z.string().optional() })
+			.strict(),
 		kind: 'read',
 		action: 'audit.read',
 		verb: 'verify the audit trail',
@@ -327,14 +329,7 @@ export const OPERATIONS = {
 	},
 	archiveAudit: {
 		summary: 'Move the oldest audit events to a file on the store host and remove them.',
-		input: z
-			.object({
-				before: z.string().refine((v) => !Number.isNaN(Date.parse(v)), {
-					message: 'not a date; use an ISO date such as 2026-01-01',
-				}),
-				out: z.string().trim().min(1, 'name the archive file to write'),
-			})
-			.strict(),
+		input: schema.archiveAuditInput,
 		kind: 'custom',
 		action: 'audit.archive',
 		verb: 'archive the audit trail',
@@ -371,17 +366,7 @@ export const OPERATIONS = {
 	rotateDataKeys: {
 		summary:
 			"Re-encrypt the token's tenant under a new data key (an admin token without limits). Replacing the master key, store-wide, needs the key's holder: `n8n-secrets key rotate` on the store's host.",
-		input: z
-			.object({
-				reencrypt: z.literal(true, {
-					errorMap: () => ({
-						message:
-							'set "reencrypt": true (the master key is replaced with the CLI, on the store host)',
-					}),
-				}),
-				batchSize: z.number().int().min(1).max(10000).optional(),
-			})
-			.strict(),
+		input: schema.reencryptInput,
 		kind: 'custom',
 		action: 'key.rotate',
 		verb: 'rotate data keys',
