@@ -94,13 +94,12 @@ function checkHeaders(headers: Record<string, string>): void {
 	let n = 0;
 	for (const [name, value] of Object.entries(headers)) {
 		n++;
-		if (value === undefined || value === null) continue;
 		if (!HEADER_NAME.test(name))
 			throw new SecretsError(
 				'INVALID_INPUT',
 				`Header ${n} has a name HTTP does not allow: use letters, digits and !#$%&'*+-.^_\`|~ only.`,
 			);
-		if (!HEADER_VALUE.test(String(value)))
+		if (!HEADER_VALUE.test(value))
 			throw new SecretsError(
 				'INVALID_INPUT',
 				`Header ${n} has a value with characters HTTP does not allow in a header (line breaks, control ` +
