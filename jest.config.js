@@ -23,10 +23,11 @@ const common = {
 	testEnvironment: 'node',
 	roots: ['<rootDir>/test'],
 	transform: {
-		// jose 6 ships ESM only; ts-jest turns it into CommonJS for jest's module system.
+		// jose 6 and content-disposition 3 (under mercurius's @fastify/static) ship ESM only; ts-jest
+		// turns them into CommonJS for jest's module system.
 		'^.+\\.[tj]s$': ['ts-jest', { tsconfig: { allowJs: true, isolatedModules: true } }],
 	},
-	transformIgnorePatterns: ['/node_modules/(?!jose/)'],
+	transformIgnorePatterns: ['/node_modules/(?!(jose|content-disposition)/)'],
 };
 
 const projects = [

@@ -41,6 +41,11 @@ export type ErrorCode =
 	| 'REQUEST_TIMEOUT'
 	| 'HEADERS_TOO_LARGE'
 	| 'UPSTREAM_ERROR'
+	| 'GRAPHQL_PARSE_FAILED'
+	| 'GRAPHQL_VALIDATION_FAILED'
+	| 'QUERY_TOO_DEEP'
+	| 'QUERY_TOO_COSTLY'
+	| 'BATCH_TOO_LARGE'
 	| 'INTERNAL';
 
 const STATUS: Record<ErrorCode, number> = {
@@ -80,6 +85,12 @@ const STATUS: Record<ErrorCode, number> = {
 	REQUEST_TIMEOUT: 408,
 	HEADERS_TOO_LARGE: 431,
 	UPSTREAM_ERROR: 502,
+	// The GraphQL API's own refusals of a request (docs/GRAPHQL.md): none of them ran anything.
+	GRAPHQL_PARSE_FAILED: 400,
+	GRAPHQL_VALIDATION_FAILED: 400,
+	QUERY_TOO_DEEP: 400,
+	QUERY_TOO_COSTLY: 400,
+	BATCH_TOO_LARGE: 400,
 	INTERNAL: 500,
 };
 
