@@ -1,5 +1,5 @@
 /**
- * The audit event's fields, listed once. The event's hash input (eventHash, service/audit-events.ts),
+ * The audit event's fields, listed once. The event's hash input (eventHash, service/chain/events.ts),
  * the `audit_events` columns written and read (tables/audit.ts) and the event rebuilt from a row all
  * derive from this list, so a field cannot be stored without being hashed, or hashed under another
  * name than it is stored.

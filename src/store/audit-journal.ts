@@ -8,7 +8,7 @@
  * process to open the store after a crash. The ingest offset of every journal file is stored in the
  * database in the same transaction as the events, so each record is chained exactly once.
  *
- * A file's life, each step durable before the next (see ingestJournal in audit-chain.ts):
+ * A file's life, each step durable before the next (see ingestJournal in service/chain/ingest.ts):
  * 1. created, then registered in `audit_journals` (committed) before its first record is acknowledged,
  *    so a registered file that disappears before it was read to the end is noticed;
  * 2. appended to; each ingest stores how far it was read;

@@ -9,7 +9,7 @@ import {
 } from '../audit-fields';
 import type { SqlExecutor } from '../sql';
 
-/** The chain's head: its last event, sealed (service/audit-seals.ts) so a cut tail shows. */
+/** The chain's head: its last event, sealed (service/chain/seals.ts) so a cut tail shows. */
 export interface AuditHeadRow {
 	tenant: string;
 	seq: number | string;
