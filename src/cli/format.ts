@@ -1,7 +1,9 @@
 /** Plain-text tables and values for people; `--json` output bypasses all of this. */
-import { InvalidArgumentError } from 'commander';
+import type { CliIo } from './io';
 
-export function table(headers: string[], rows: (string | number | null | undefined)[][]): string {
+type Cell = string | number | null | undefined;
+
+export function table(headers: string[], rows: Cell[][]): string {
 	const cells = rows.map((r) =>
 		r.map((c) => (c === null || c === undefined || c === '' ? '-' : String(c))),
 	);
@@ -24,27 +26,21 @@ export function json(value: unknown): string {
 	return `${JSON.stringify(value, null, 2)}\n`;
 }
 
-// ---- option parsers (commander calls them with the new value and the previous one) -------------
-
-/** `90d` or `90` -> 90: the CLI speaks in days for rotation intervals. */
-export function days(text: string): number {
-	const m = /^(\d+)d?$/.exec(text.trim());
-	if (!m || Number(m[1]) < 1)
-		throw new InvalidArgumentError('expected a number of days, such as 90d.');
-	return Number(m[1]);
+/** How a list is shown to people: a table, or a sentence when it is empty (else an empty table). */
+export interface ListView<T> {
+	headers: string[];
+	row: (item: T) => Cell[];
+	empty?: string;
 }
 
-export function positiveInt(text: string): number {
-	if (!/^\d+$/.test(text) || Number(text) < 1)
-		throw new InvalidArgumentError('expected a positive whole number.');
-	return Number(text);
-}
-
-export function nonNegativeInt(text: string): number {
-	if (!/^\d+$/.test(text)) throw new InvalidArgumentError('expected a whole number.');
-	return Number(text);
-}
-
-export function collect(value: string, previous: string[] = []): string[] {
-	return [...previous, value];
+/** Prints a list as JSON with `--json`, else as its view. */
+export function printList<T>(
+	io: CliIo,
+	o: { json?: boolean },
+	items: T[],
+	view: ListView<T>,
+): void {
+	if (o.json) io.out(json(items));
+	else if (items.length === 0 && view.empty !== undefined) io.out(view.empty);
+	else io.out(table(view.headers, items.map(view.row)));
 }

@@ -4,7 +4,9 @@ import { Command, CommanderError } from 'commander';
 import { SecretsError } from '../core/errors';
 import { registerAdmin } from './commands/admin';
 import { registerAudit } from './commands/audit';
+import { registerKey } from './commands/key';
 import { registerSecret } from './commands/secret';
+import { registerServe } from './commands/serve';
 import { registerToken } from './commands/token';
 import { type CliIo, ExitCode } from './io';
 
@@ -33,6 +35,8 @@ key), N8N_SECRETS_DB or N8N_SECRETS_DATABASE_URL (the store: SQLite file or Post
 N8N_SECRETS_TOKEN (the access token), N8N_SECRETS_URL (a server instead of the local store). See docs/CLI.md.`,
 	);
 	registerAdmin(program, io);
+	registerKey(program, io);
+	registerServe(program, io);
 	registerSecret(program, io);
 	registerToken(program, io);
 	registerAudit(program, io);

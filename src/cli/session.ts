@@ -1,27 +1,28 @@
-/** Opening the store for one command, with the token it acts as. */
-import { readFileSync } from 'node:fs';
+/** Opening the backend for one command, with the token it acts as. */
+import type { Command } from 'commander';
 
-import { RemoteSecrets } from '../client/remote-secrets';
+import { openBackend } from '../backend/open';
 import { SecretsError, toSecretsError } from '../core/errors';
-import type { SecretsApi } from '../service/api';
+import type { Page } from '../core/model';
+import type { Caller, SecretsApi } from '../service/api';
 import { openEmbedded } from '../service/config';
-import { type Caller, SecretsService } from '../service/secrets-service';
+import { SecretsService } from '../service/secrets-service';
 import type { CliIo } from './io';
 
+/** The options of the program itself, which every command inherits. */
 export interface GlobalOptions {
 	db?: string;
 	token?: string;
 	url?: string;
 }
 
+export function globalsOf(cmd: Command): GlobalOptions {
+	return cmd.optsWithGlobals() as GlobalOptions;
+}
+
 /** The server to talk to: `--url`, else N8N_SECRETS_URL; undefined for the local store. */
 export function serverUrl(io: CliIo, global: GlobalOptions): string | undefined {
 	return global.url ?? (io.env.N8N_SECRETS_URL?.trim() || undefined);
-}
-
-export function openRemote(io: CliIo, url: string): RemoteSecrets {
-	const ca = io.env.N8N_SECRETS_SERVER_CA_FILE?.trim();
-	return new RemoteSecrets(url, { ca: ca ? readFileSync(ca) : undefined });
 }
 
 /** The environment the command runs with: `--db` overrides N8N_SECRETS_DB. */
@@ -48,14 +49,12 @@ export function callerFrom(io: CliIo, global: GlobalOptions): Caller {
  */
 export async function withService<T>(
 	io: CliIo,
-	global: GlobalOptions,
+	cmd: Command,
 	fn: (service: SecretsApi, caller: Caller) => Promise<T>,
 ): Promise<T> {
+	const global = globalsOf(cmd);
 	const caller = callerFrom(io, global);
-	const url = serverUrl(io, global);
-	const service: SecretsApi = url
-		? openRemote(io, url)
-		: await openEmbedded(commandEnv(io, global));
+	const service = await openBackend({ url: serverUrl(io, global), env: commandEnv(io, global) });
 	if (service instanceof SecretsService) noteReadOnly(io, service);
 	let result: T;
 	try {
@@ -70,6 +69,32 @@ export async function withService<T>(
 }
 
 /**
+ * Commands that read or write files beside the store (archives, checkpoints checked against it) run
+ * on the store's host, against the local store.
+ */
+export async function withLocalService<T>(
+	io: CliIo,
+	cmd: Command,
+	what: string,
+	fn: (service: SecretsService, caller: Caller) => Promise<T>,
+): Promise<T> {
+	const global = globalsOf(cmd);
+	if (serverUrl(io, global))
+		throw new SecretsError(
+			'INVALID_INPUT',
+			`\`${what}\` works on the local store only (it reads or writes files on this host): run it where the ` +
+				'store is, without --url or N8N_SECRETS_URL.',
+		);
+	const caller = callerFrom(io, global);
+	const service = await openEmbedded(commandEnv(io, global));
+	try {
+		return await fn(service, caller);
+	} finally {
+		await service.close();
+	}
+}
+
+/**
  * Closes the store after a command succeeded. Closing chains the audit journal, which a full disk can
  * refuse; the records stay in the journal (they were written before any value was shown) and the
  * next process that can write chains them. The command has done its work and may have printed a
@@ -81,7 +106,9 @@ export async function closeAfter(io: CliIo, service: { close(): Promise<void> })
 		await service.close();
 	} catch (err) {
 		const e = toSecretsError(err);
-		io.err(`warning ${e.code}: closing the store failed after the command completed: ${e.message}\n`);
+		io.err(
+			`warning ${e.code}: closing the store failed after the command completed: ${e.message}\n`,
+		);
 	}
 }
 
@@ -89,6 +116,24 @@ export async function closeAfter(io: CliIo, service: { close(): Promise<void> })
 export function noteReadOnly(io: CliIo, service: SecretsService): void {
 	const reason = service.readOnlyReason;
 	if (reason) io.err(`note ${reason.code}: the store is open read-only. ${reason.message}\n`);
+}
+
+/**
+ * Every item of a paged list, page after page, until the last page or `max` items; `fetch` is given
+ * the cursor and how many items are still wanted.
+ */
+export async function allPages<T>(
+	fetch: (cursor: string | undefined, wanted: number) => Promise<Page<T>>,
+	max = Infinity,
+): Promise<T[]> {
+	const items: T[] = [];
+	let cursor: string | undefined;
+	do {
+		const page = await fetch(cursor, max - items.length);
+		items.push(...page.items);
+		cursor = page.nextCursor;
+	} while (cursor && items.length < max);
+	return items;
 }
 
 /** Reads a value from standard input, dropping one trailing newline (from `echo` or a here-doc). */

@@ -3,19 +3,16 @@ import type { Command } from 'commander';
 import { readFileSync, writeFileSync } from 'node:fs';
 
 import { SecretsError } from '../../core/errors';
-import type { AuditEvent } from '../../core/model';
 import { parseStatement } from '../../service/audit-archive';
-import { openEmbedded } from '../../service/config';
-import type { Caller, SecretsService } from '../../service/secrets-service';
-import { json, positiveInt, shortDate, table } from '../format';
+import { json, printList, shortDate } from '../format';
 import { type CliIo, ExitCode } from '../io';
-import { type GlobalOptions, callerFrom, commandEnv, serverUrl, withService } from '../session';
+import { jsonOption, positiveInt } from '../options';
+import { allPages, withLocalService, withService } from '../session';
 
 export function registerAudit(program: Command, io: CliIo): void {
 	const audit = program
 		.command('audit')
 		.description('read, verify, anchor and archive the audit trail (audit:read; archive: admin)');
-	const g = (cmd: Command) => cmd.optsWithGlobals() as GlobalOptions;
 
 	audit
 		.command('list')
@@ -29,7 +26,7 @@ export function registerAudit(program: Command, io: CliIo): void {
 		.option('--since <iso>', 'only events at or after this time')
 		.option('--until <iso>', 'only events before this time')
 		.option('--limit <n>', 'at most this many events', positiveInt, 100)
-		.option('--json', 'print JSON')
+		.addOption(jsonOption())
 		.addHelpText(
 			'after',
 			`
@@ -52,57 +49,52 @@ Example: who used the payment key last Tuesday, in which workflow run?
 				},
 				cmd: Command,
 			) => {
-				await withService(io, g(cmd), async (service, caller) => {
-					const events: AuditEvent[] = [];
-					let cursor: string | undefined;
-					do {
-						const page = await service.listAudit(caller, {
-							secret: o.secret,
-							action: o.action,
-							actor: o.actor,
-							outcome: o.outcome,
-							workflowId: o.workflowId,
-							executionId: o.executionId,
-							since: o.since,
-							until: o.until,
-							limit: Math.min(1000, o.limit - events.length),
-							cursor,
-						});
-						events.push(...page.items);
-						cursor = page.nextCursor;
-					} while (cursor && events.length < o.limit);
-					if (o.json) return io.out(json(events));
-					if (events.length === 0) return io.out('No audit events match.\n');
-					io.out(
-						table(
-							[
-								'SEQ',
-								'TIME',
-								'ACTOR',
-								'ACTION',
-								'OUTCOME',
-								'SECRET',
-								'ENV',
-								'V',
-								'WORKFLOW',
-								'EXECUTION',
-								'REASON',
-							],
-							events.map((e) => [
-								e.seq,
-								shortDate(e.time),
-								e.actor,
-								e.action,
-								e.outcome,
-								e.secret,
-								e.environment,
-								e.version,
-								e.workflowName ?? e.workflowId,
-								e.executionId,
-								e.reason,
-							]),
-						),
+				await withService(io, cmd, async (service, caller) => {
+					const events = await allPages(
+						(cursor, wanted) =>
+							service.listAudit(caller, {
+								secret: o.secret,
+								action: o.action,
+								actor: o.actor,
+								outcome: o.outcome,
+								workflowId: o.workflowId,
+								executionId: o.executionId,
+								since: o.since,
+								until: o.until,
+								limit: Math.min(1000, wanted),
+								cursor,
+							}),
+						o.limit,
 					);
+					printList(io, o, events, {
+						empty: 'No audit events match.\n',
+						headers: [
+							'SEQ',
+							'TIME',
+							'ACTOR',
+							'ACTION',
+							'OUTCOME',
+							'SECRET',
+							'ENV',
+							'V',
+							'WORKFLOW',
+							'EXECUTION',
+							'REASON',
+						],
+						row: (e) => [
+							e.seq,
+							shortDate(e.time),
+							e.actor,
+							e.action,
+							e.outcome,
+							e.secret,
+							e.environment,
+							e.version,
+							e.workflowName ?? e.workflowId,
+							e.executionId,
+							e.reason,
+						],
+					});
 				});
 			},
 		);
@@ -120,10 +112,10 @@ Example: who used the payment key last Tuesday, in which workflow run?
 			'--archive <file>',
 			'check an archive written by `audit archive` instead: alone, and that it links to the store (local store only)',
 		)
-		.option('--json', 'print JSON')
+		.addOption(jsonOption())
 		.action(async (o: { checkpoint?: string; archive?: string; json?: boolean }, cmd: Command) => {
 			if (o.archive) {
-				const r = await withLocalService(io, g(cmd), 'audit verify --archive', (service, caller) =>
+				const r = await withLocalService(io, cmd, 'audit verify --archive', (service, caller) =>
 					service.verifyArchive(caller, o.archive!),
 				);
 				if (o.json) io.out(json(r));
@@ -139,10 +131,10 @@ Example: who used the payment key last Tuesday, in which workflow run?
 				? parseStatement(readText(o.checkpoint), o.checkpoint)
 				: undefined;
 			const result = checkpoint
-				? await withLocalService(io, g(cmd), 'audit verify --checkpoint', (service, caller) =>
+				? await withLocalService(io, cmd, 'audit verify --checkpoint', (service, caller) =>
 						service.verifyAudit(caller, { checkpoint }),
 					)
-				: await withService(io, g(cmd), (service, caller) => service.verifyAudit(caller));
+				: await withService(io, cmd, (service, caller) => service.verifyAudit(caller));
 			if (o.json) io.out(json(result));
 			else if (result.ok) {
 				const archived = result.archivedThrough
@@ -173,7 +165,7 @@ Example: who used the payment key last Tuesday, in which workflow run?
 		)
 		.option('--out <file>', 'write the statement to this file instead of standard output')
 		.action(async (o: { out?: string }, cmd: Command) => {
-			const statement = await withLocalService(io, g(cmd), 'audit checkpoint', (service, caller) =>
+			const statement = await withLocalService(io, cmd, 'audit checkpoint', (service, caller) =>
 				service.auditCheckpoint(caller),
 			);
 			const text = `${JSON.stringify(statement)}\n`;
@@ -196,7 +188,7 @@ Example: who used the payment key last Tuesday, in which workflow run?
 			'--out <file>',
 			'the archive file to write (JSONL); a new name for each archive',
 		)
-		.option('--json', 'print JSON')
+		.addOption(jsonOption())
 		.addHelpText(
 			'after',
 			`
@@ -207,7 +199,7 @@ Example:
   n8n-secrets audit archive --before 2026-01-01 --out audit-2025.jsonl`,
 		)
 		.action(async (o: { before: string; out: string; json?: boolean }, cmd: Command) => {
-			const r = await withLocalService(io, g(cmd), 'audit archive', (service, caller) =>
+			const r = await withLocalService(io, cmd, 'audit archive', (service, caller) =>
 				service.archiveAudit(caller, { before: o.before, out: o.out }),
 			);
 			if (o.json) io.out(json(r));
@@ -227,30 +219,5 @@ function readText(file: string): string {
 			'INVALID_INPUT',
 			`Cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? String(err)}.`,
 		);
-	}
-}
-
-/**
- * Commands that read or write files beside the store (archives, checkpoints checked against it) run
- * on the store's host, against the local store.
- */
-async function withLocalService<T>(
-	io: CliIo,
-	global: GlobalOptions,
-	what: string,
-	fn: (service: SecretsService, caller: Caller) => Promise<T>,
-): Promise<T> {
-	if (serverUrl(io, global))
-		throw new SecretsError(
-			'INVALID_INPUT',
-			`\`${what}\` works on the local store only (it reads or writes files on this host): run it where the ` +
-				'store is, without --url or N8N_SECRETS_URL.',
-		);
-	const caller = callerFrom(io, global);
-	const service = await openEmbedded(commandEnv(io, global));
-	try {
-		return await fn(service, caller);
-	} finally {
-		await service.close();
 	}
 }

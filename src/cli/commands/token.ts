@@ -2,15 +2,15 @@ import { type Command, Option } from 'commander';
 
 import { ROLES, SCOPES, type Scope } from '../../core/model';
 import { parseInput, revokeTokenInput } from '../../core/schemas';
-import { collect, json, shortDate, table } from '../format';
+import { json, printList, shortDate } from '../format';
 import type { CliIo } from '../io';
-import { type GlobalOptions, withService } from '../session';
+import { collect, jsonOption } from '../options';
+import { withService } from '../session';
 
 export function registerToken(program: Command, io: CliIo): void {
 	const token = program
 		.command('token')
 		.description('create, list and revoke access tokens (admin)');
-	const g = (cmd: Command) => cmd.optsWithGlobals() as GlobalOptions;
 
 	token
 		.command('create')
@@ -29,7 +29,7 @@ export function registerToken(program: Command, io: CliIo): void {
 		)
 		.option('--ttl <duration>', 'lifetime: 90d, 12h, 30m or never', '90d')
 		.option('--subject <name>', 'who or what uses the token (shown in the audit trail)', 'n8n')
-		.option('--json', 'print JSON')
+		.addOption(jsonOption())
 		.addHelpText(
 			'after',
 			`
@@ -53,7 +53,7 @@ Example: a token for the production n8n that may use the Stripe keys and nothing
 				},
 				cmd: Command,
 			) => {
-				await withService(io, g(cmd), async (service, caller) => {
+				await withService(io, cmd, async (service, caller) => {
 					const { token: jwt, info } = await service.createToken(caller, {
 						subject: o.subject,
 						role: o.role,
@@ -77,25 +77,22 @@ Example: a token for the production n8n that may use the Stripe keys and nothing
 	token
 		.command('list')
 		.description('list access tokens (ids and constraints, never the tokens themselves)')
-		.option('--json', 'print JSON')
+		.addOption(jsonOption())
 		.action(async (o: { json?: boolean }, cmd: Command) => {
-			await withService(io, g(cmd), async (service, caller) => {
+			await withService(io, cmd, async (service, caller) => {
 				const tokens = await service.listTokens(caller);
-				if (o.json) return io.out(json(tokens));
-				io.out(
-					table(
-						['ID', 'SUBJECT', 'ROLE', 'ENVIRONMENTS', 'SECRETS', 'EXPIRES', 'STATE'],
-						tokens.map((t) => [
-							t.jti,
-							t.subject,
-							t.role,
-							t.environments.join(',') || 'all',
-							t.secrets.join(',') || 'all',
-							t.expiresAt ? shortDate(t.expiresAt) : 'never',
-							t.revokedAt ? `revoked ${shortDate(t.revokedAt)}` : 'active',
-						]),
-					),
-				);
+				printList(io, o, tokens, {
+					headers: ['ID', 'SUBJECT', 'ROLE', 'ENVIRONMENTS', 'SECRETS', 'EXPIRES', 'STATE'],
+					row: (t) => [
+						t.jti,
+						t.subject,
+						t.role,
+						t.environments.join(',') || 'all',
+						t.secrets.join(',') || 'all',
+						t.expiresAt ? shortDate(t.expiresAt) : 'never',
+						t.revokedAt ? `revoked ${shortDate(t.revokedAt)}` : 'active',
+					],
+				});
 			});
 		});
 
@@ -104,7 +101,7 @@ Example: a token for the production n8n that may use the Stripe keys and nothing
 		.description('revoke a token at once, everywhere')
 		.action(async (jti: string, _o: unknown, cmd: Command) => {
 			const i = parseInput(revokeTokenInput, { jti });
-			await withService(io, g(cmd), async (service, caller) => {
+			await withService(io, cmd, async (service, caller) => {
 				const t = await service.revokeToken(caller, i.jti);
 				io.out(`Token ${t.jti} of ${t.subject} revoked.\n`);
 			});
