@@ -27,7 +27,9 @@ export interface CodedError {
 }
 
 /** Where graphql-js prints a value the client sent; the rest of the clause is cut there. */
-const VALUE_SHOWN = /\b(?:found|value:|got invalid value|Invalid value)\s|^Value\s/;
+const VALUE_SHOWN = /\b(?:found|value:|got invalid value|Invalid value)\s/;
+/** An enum value that is not one: `Value <the value> does not exist in "SecretType" enum.` */
+const NOT_IN_ENUM = /^Value \S+ (does not exist in "\w+" enum\.)/;
 
 /**
  * A graphql-js message without the values it quotes: the parser's token descriptions keep their kind
@@ -37,6 +39,7 @@ const VALUE_SHOWN = /\b(?:found|value:|got invalid value|Invalid value)\s|^Value
 export function withoutValues(message: string, syntax: boolean): string {
 	const m = message.replace(/\b(String|BlockString|Int|Float) "(?:[^"\\]|\\.)*"/g, '$1');
 	if (syntax) return m;
+	if (NOT_IN_ENUM.test(m)) return m.replace(NOT_IN_ENUM, 'The value given $1');
 	const at = VALUE_SHOWN.exec(m);
 	return at ? `${m.slice(0, at.index + at[0].length)}(not shown).` : m;
 }

@@ -101,8 +101,8 @@ export class InputTypes {
 		if (options.every((o: z.ZodTypeAny) => o instanceof z.ZodObject)) {
 			return this.named(u, hint, (name) => {
 				const fields: GraphQLInputFieldConfigMap = {};
+				// @oneOf fields are nullable, without defaults; "exactly one" is GraphQL's check.
 				for (const option of options as z.AnyZodObject[])
-					// @oneOf fields are nullable, without defaults; "exactly one" is GraphQL's check.
 					for (const [key, field] of Object.entries(this.fields(option.shape, name)))
 						fields[key] = { ...field, type: getNullableType(field.type), defaultValue: undefined };
 				return new GraphQLInputObjectType({

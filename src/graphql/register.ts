@@ -132,7 +132,8 @@ export async function registerGraphql(
 			scope.addHook('onRequest', async (req) => {
 				if (req.routeOptions.url === url) checkHttp(req, options.callerOf);
 			});
-			scope.addHook('preHandler', async (req) => {
+			// Before mercurius's body schema, which would coerce a number `query` into text.
+			scope.addHook('preValidation', async (req) => {
 				if (req.routeOptions.url === url) checkBody(req.body);
 			});
 			await scope.register(mercurius, {
