@@ -13,6 +13,7 @@ import { z } from 'zod';
 import { SecretsError, isSecretsError } from '../core/errors';
 import { CONTEXT_HEADERS, type N8nContext } from '../core/model';
 import * as schema from '../core/schemas';
+import { registerGraphql } from '../graphql/register';
 import type { Caller, SecretsService } from '../service/secrets-service';
 import { openApiDocument } from './openapi';
 import { Relay, type RelayOptions } from './relay';
@@ -368,6 +369,14 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
 	app.post(`${API_PREFIX}/relay`, async (req) => {
 		checkQueryText(req.query);
 		return relay.perform(callerOf(req), req.body ?? {});
+	});
+
+	await registerGraphql(app, {
+		service: options.service,
+		prefix: API_PREFIX,
+		callerOf,
+		toHttpError,
+		log,
 	});
 
 	app.addHook('onClose', async () => {
