@@ -4,36 +4,22 @@
  * path, status, duration and error codes only: never a header, a body, a value or a token.
  */
 import { randomUUID } from 'node:crypto';
-import { STATUS_CODES, type ServerResponse } from 'node:http';
-import type { Duplex } from 'node:stream';
 
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
-import { z } from 'zod';
 
 import { SecretsError, isSecretsError } from '../core/errors';
-import { CONTEXT_HEADERS, type N8nContext } from '../core/model';
-import * as schema from '../core/schemas';
 import { registerGraphql } from '../graphql/register';
-import type { Caller, SecretsService } from '../service/secrets-service';
+import type { SecretsService } from '../service/secrets-service';
+import { clientErrorHandler, frameworkErrorOf, toHttpError } from './http-errors';
+import { type Logger, defaultLog } from './log';
 import { openApiDocument } from './openapi';
 import { Relay, type RelayOptions } from './relay';
+import { callerOf, checkParams, checkQueryText } from './request';
 import { ROUTES, type Route, routeInput } from './routes';
 
 export const API_PREFIX = '/api/v1';
 
-/** One structured log line (JSON). Only the fields named here are ever written. */
-export interface LogLine {
-	level: 'info' | 'warn' | 'error';
-	msg: string;
-	reqId?: string;
-	method?: string;
-	path?: string;
-	status?: number;
-	ms?: number;
-	code?: string;
-}
-
-export type Logger = (line: LogLine) => void;
+export { type LogLine, type Logger, formatLogLine } from './log';
 
 /**
  * How long a client may take: an API's requests are small, so a client that dribbles its headers or
@@ -65,184 +51,6 @@ export interface ServerOptions {
 	log?: Logger;
 	https?: { cert: string | Buffer; key: string | Buffer };
 	timeouts?: ServerTimeouts;
-}
-
-/**
- * The n8n context a remote node sends (header values percent-encoded), for the audit trail. It is
- * recorded, not obeyed: a control character or broken encoding becomes U+FFFD rather than failing
- * the request (or, with a NUL, the audit write of a denial on PostgreSQL).
- */
-function contextOf(req: FastifyRequest): N8nContext | undefined {
-	const context: N8nContext = {};
-	for (const [field, header] of CONTEXT_HEADERS) {
-		const v = req.headers[header];
-		if (typeof v !== 'string' || !v) continue;
-		let text: string;
-		try {
-			text = decodeURIComponent(v);
-		} catch {
-			text = v;
-		}
-		context[field] = schema.replaceForbiddenCharacters(clip(text, 500));
-	}
-	return Object.keys(context).length ? context : undefined;
-}
-
-/** The first `max` UTF-16 units, without cutting a surrogate pair in half. */
-function clip(s: string, max: number): string {
-	if (s.length <= max) return s;
-	const code = s.charCodeAt(max - 1);
-	return s.slice(0, code >= 0xd800 && code <= 0xdbff ? max - 1 : max);
-}
-
-/** Path parameters, checked before anything else: the same rules as the service's own inputs. */
-const PATH_PARAMS: Record<string, z.ZodTypeAny> = {
-	name: z.object({ name: schema.secretName }),
-	jti: z.object({ jti: schema.tokenId }),
-};
-
-function checkParams(params: unknown): Record<string, string> {
-	const given = (params ?? {}) as Record<string, string>;
-	for (const [key, value] of Object.entries(given)) {
-		const rule = PATH_PARAMS[key];
-		if (rule) schema.parseInput(rule, { [key]: value });
-	}
-	return given;
-}
-
-/**
- * Every query value, before the route's own schema: none may hold a NUL, another control character
- * (tab and newline aside) or an unpaired surrogate, which no store keeps as given.
- */
-function checkQueryText(query: unknown): void {
-	if (!query || typeof query !== 'object') return;
-	for (const [key, value] of Object.entries(query)) {
-		const values: unknown[] = Array.isArray(value) ? value : [value];
-		if (
-			values.some(
-				(v) => typeof v === 'string' && schema.hasForbiddenCharacter(v, { multiline: true }),
-			)
-		)
-			throw new SecretsError(
-				'INVALID_INPUT',
-				`Invalid input: query parameter ${JSON.stringify(key.slice(0, 40))} holds a control character or text that is not valid Unicode.`,
-			);
-	}
-}
-
-function bearer(req: FastifyRequest): string {
-	const h = req.headers.authorization;
-	if (typeof h !== 'string' || !/^Bearer\s+\S+$/i.test(h.trim())) {
-		throw new SecretsError(
-			'TOKEN_INVALID',
-			'Send the access token as "Authorization: Bearer <token>". `n8n-secrets token create` issues one.',
-		);
-	}
-	return h.trim().replace(/^Bearer\s+/i, '');
-}
-
-function callerOf(req: FastifyRequest): Caller {
-	return { token: bearer(req), context: contextOf(req) };
-}
-
-/** Every error, ours or fastify's, as a coded JSON answer. */
-function toHttpError(err: unknown): SecretsError {
-	if (isSecretsError(err)) return err;
-	const e = err as { code?: string; statusCode?: number; message?: string; validation?: unknown };
-	switch (e.code) {
-		case 'FST_ERR_CTP_BODY_TOO_LARGE':
-			return new SecretsError(
-				'PAYLOAD_TOO_LARGE',
-				'The request body is larger than the server accepts.',
-			);
-		case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
-			return new SecretsError(
-				'UNSUPPORTED_MEDIA_TYPE',
-				'Send the request body as JSON (Content-Type: application/json).',
-			);
-		case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
-		case 'FST_ERR_CTP_EMPTY_JSON_BODY':
-		case 'FST_ERR_CTP_INVALID_JSON_BODY':
-			return new SecretsError('INVALID_INPUT', 'The request body is not valid JSON.');
-	}
-	if (e.statusCode && e.statusCode >= 400 && e.statusCode < 500) {
-		const mapped = new SecretsError('INVALID_INPUT', 'The request is malformed.');
-		Object.defineProperty(mapped, 'httpStatus', { value: e.statusCode });
-		return mapped;
-	}
-	return new SecretsError(
-		'INTERNAL',
-		'An unexpected internal error occurred; see the server log.',
-		{
-			cause: err,
-		},
-	);
-}
-
-/** One log line as written: JSON with the time first. */
-export function formatLogLine(line: LogLine): string {
-	return `${JSON.stringify({ time: new Date().toISOString(), ...line })}\n`;
-}
-
-function defaultLog(line: LogLine): void {
-	process.stdout.write(formatLogLine(line));
-}
-
-/** What Node's HTTP parser reports on a connection, as the coded error the client is sent. */
-function clientErrorOf(err: NodeJS.ErrnoException): SecretsError {
-	switch (err.code) {
-		case 'ERR_HTTP_REQUEST_TIMEOUT':
-			return new SecretsError(
-				'REQUEST_TIMEOUT',
-				'The request took too long to arrive; send its headers and body without pausing.',
-			);
-		case 'HPE_HEADER_OVERFLOW':
-			return new SecretsError(
-				'HEADERS_TOO_LARGE',
-				'The request line and headers are larger than the server accepts (16 KiB).',
-			);
-		default:
-			return new SecretsError('BAD_REQUEST', 'The request is not valid HTTP/1.1.');
-	}
-}
-
-/**
- * Answers what Node's HTTP server would otherwise answer itself (a bare 400, 408 or 431) as JSON
- * `{ code, message }`, then closes the connection. Nothing of the request is written back.
- */
-function clientErrorHandler(log: Logger) {
-	return (err: NodeJS.ErrnoException, socket: Duplex): void => {
-		if (err.code === 'ECONNRESET' || socket.destroyed) return;
-		const e = clientErrorOf(err);
-		log({ level: 'warn', msg: 'client error', status: e.httpStatus, code: e.code });
-		// As Node itself: write only if no response has started on this socket, or the peer would
-		// read our bytes as part of it.
-		const inFlight = (socket as Duplex & { _httpMessage?: ServerResponse })._httpMessage;
-		if (socket.writable && (!inFlight || !inFlight.headersSent)) {
-			const body = JSON.stringify(e.toJSON());
-			socket.write(
-				`HTTP/1.1 ${e.httpStatus} ${STATUS_CODES[e.httpStatus]}\r\n` +
-					'Content-Type: application/json\r\n' +
-					`Content-Length: ${Buffer.byteLength(body)}\r\n` +
-					'Cache-Control: no-store\r\nConnection: close\r\n\r\n' +
-					body,
-			);
-		}
-		socket.destroy();
-	};
-}
-
-/** Errors fastify's router raises before any route runs: an over-long or badly encoded path parameter. */
-function frameworkErrorOf(err: { code?: string }): SecretsError {
-	return err.code === 'FST_ERR_MAX_PARAM_LENGTH'
-		? new SecretsError(
-				'INVALID_INPUT',
-				'Invalid input: a path parameter is longer than any secret name or token id.',
-			)
-		: new SecretsError(
-				'INVALID_INPUT',
-				'Invalid input: the request path is not valid UTF-8 percent-encoding.',
-			);
 }
 
 export async function buildServer(options: ServerOptions): Promise<FastifyInstance> {

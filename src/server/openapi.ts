@@ -6,7 +6,8 @@ import { OPERATION_SCOPES, describeScopes } from '../auth/permissions';
 import { PACKAGE_VERSION } from '../core/version';
 import { relayInput } from './relay';
 import { OPERATIONS, type OperationDecl } from '../service/operations';
-import { RELAY_ROUTE, ROUTES, type Route, inputObject } from './routes';
+import { objectOf } from '../core/zod-shape';
+import { RELAY_ROUTE, ROUTES, type Route } from './routes';
 
 const ERROR = {
 	type: 'object',
@@ -28,7 +29,7 @@ function json(schema: z.ZodTypeAny): Record<string, unknown> {
 
 /** The query parameters of a route: each the input field it carries, as that field is checked. */
 function queryParameters(route: Route): unknown[] {
-	const input = inputObject(OPERATIONS[route.operation].input);
+	const input = objectOf(OPERATIONS[route.operation].input, route.operation);
 	const fields = json(input) as { properties?: Record<string, unknown>; required?: string[] };
 	return Object.entries(route.query).map(([name, field]) => ({
 		name,
@@ -48,7 +49,9 @@ function bodySchema(route: Route): z.ZodTypeAny | undefined {
 		...Object.values(route.query),
 		...(decl.localFields ?? []),
 	];
-	return inputObject(decl.input).omit(Object.fromEntries(elsewhere.map((f) => [f, true])));
+	return objectOf(decl.input, route.operation).omit(
+		Object.fromEntries(elsewhere.map((f) => [f, true])),
+	);
 }
 
 function errors(): Record<string, unknown> {

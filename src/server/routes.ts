@@ -9,6 +9,7 @@ import { z } from 'zod';
 
 import type { Operation } from '../auth/permissions';
 import { SecretsError } from '../core/errors';
+import { objectOf, peel } from '../core/zod-shape';
 import {
 	type HttpExposure,
 	type HttpMethod,
@@ -33,25 +34,6 @@ export interface Route {
 	hasBody: boolean;
 }
 
-/** The object schema of an operation's input, under any refinements and preprocessing. */
-export function inputObject(schema: z.ZodTypeAny): z.AnyZodObject {
-	let s = schema;
-	while (s instanceof z.ZodEffects) s = s.innerType();
-	if (!(s instanceof z.ZodObject)) throw new Error('an operation input must be an object schema');
-	return s;
-}
-
-/** A field's type under optional, default, nullable and refinements. */
-export function baseType(schema: z.ZodTypeAny): z.ZodTypeAny {
-	let s = schema;
-	for (;;) {
-		if (s instanceof z.ZodOptional || s instanceof z.ZodNullable) s = s.unwrap();
-		else if (s instanceof z.ZodDefault) s = s.removeDefault();
-		else if (s instanceof z.ZodEffects) s = s.innerType();
-		else return s;
-	}
-}
-
 function routeOf(name: OperationName): Route | undefined {
 	const decl = OPERATIONS[name];
 	const http = decl.http as HttpExposure | { none: string };
@@ -63,7 +45,7 @@ function routeOf(name: OperationName): Route | undefined {
 	if (!hasBody) {
 		// Without a body every other field travels in the query string, under its alias if it has one.
 		const aliased = new Set(Object.values(query));
-		for (const field of Object.keys(inputObject(decl.input).shape))
+		for (const field of Object.keys(objectOf(decl.input, name).shape))
 			if (!pathParams.includes(field) && !aliased.has(field) && !local.has(field))
 				query = { ...query, [field]: field };
 	}
@@ -94,7 +76,7 @@ export const RELAY_ROUTE = {
 /** A query string value as the field's type wants it: numbers and booleans arrive as text. */
 function fromQueryText(field: z.ZodTypeAny | undefined, value: unknown): unknown {
 	if (typeof value !== 'string' || !field) return value;
-	const t = baseType(field);
+	const t = peel(field).base;
 	if (t instanceof z.ZodNumber && /^-?\d+(\.\d+)?$/.test(value)) return Number(value);
 	if (t instanceof z.ZodBoolean && (value === 'true' || value === 'false')) return value === 'true';
 	return value;
@@ -119,7 +101,7 @@ export function routeInput(
 				? `Invalid input: ${route.method} ${route.path} takes no query parameters.`
 				: `Invalid input: ${route.method} ${route.path} takes only the query parameters ${Object.keys(route.query).join(', ')}.`,
 		);
-	const shape = inputObject(OPERATIONS[route.operation].input).shape as Record<
+	const shape = objectOf(OPERATIONS[route.operation].input, route.operation).shape as Record<
 		string,
 		z.ZodTypeAny
 	>;

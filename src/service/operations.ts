@@ -160,7 +160,7 @@ export const OPERATIONS = {
 		graphql: { mutation: 'deleteSecret' },
 	},
 	setValue: {
-		summary: 'Write a new current value (given, or generated on the server) in one environment.',
+		summary: 'Write a new current value in one environment (rotate generates one on the server).',
 		input: schema.setValueInput,
 		kind: 'write',
 		action: 'update',
@@ -267,7 +267,7 @@ export const OPERATIONS = {
 	},
 	dueForRotation: {
 		summary:
-			'Secrets whose rotation interval has passed: AUTOMATIC ones to rotate (action "rotate"), MANUAL ones as reminders (action "remind"); `policy` keeps one kind.',
+			'Secrets whose rotation interval has passed: AUTOMATIC ones to rotate (action "rotate"), MANUAL ones as reminders (action "remind"); the rotation policy filter (REST: `policy`) keeps one kind.',
 		input: schema.dueInput,
 		kind: 'read',
 		action: 'list',
