@@ -32,6 +32,8 @@ export interface Route {
 	query: Readonly<Record<string, string>>;
 	/** Whether the other fields come in a JSON body (POST, PUT, PATCH) or not at all. */
 	hasBody: boolean;
+	/** How each query parameter's text is read: numbers and booleans arrive as text. */
+	queryKinds: Readonly<Record<string, 'number' | 'boolean' | 'text'>>;
 }
 
 function routeOf(name: OperationName): Route | undefined {
@@ -49,6 +51,11 @@ function routeOf(name: OperationName): Route | undefined {
 			if (!pathParams.includes(field) && !aliased.has(field) && !local.has(field))
 				query = { ...query, [field]: field };
 	}
+	const shape = objectOf(decl.input, name).shape as Record<string, z.ZodTypeAny>;
+	const kindOf = (field: string) => {
+		const t = shape[field] && peel(shape[field]).base;
+		return t instanceof z.ZodNumber ? 'number' : t instanceof z.ZodBoolean ? 'boolean' : 'text';
+	};
 	return {
 		method: http.method,
 		path: http.path,
@@ -58,6 +65,7 @@ function routeOf(name: OperationName): Route | undefined {
 		pathParams,
 		query,
 		hasBody,
+		queryKinds: Object.fromEntries(Object.entries(query).map(([q, field]) => [q, kindOf(field)])),
 	};
 }
 
@@ -73,12 +81,11 @@ export const RELAY_ROUTE = {
 	operation: 'relay',
 } as const satisfies Pick<Route, 'method' | 'path' | 'operation'>;
 
-/** A query string value as the field's type wants it: numbers and booleans arrive as text. */
-function fromQueryText(field: z.ZodTypeAny | undefined, value: unknown): unknown {
-	if (typeof value !== 'string' || !field) return value;
-	const t = peel(field).base;
-	if (t instanceof z.ZodNumber && /^-?\d+(\.\d+)?$/.test(value)) return Number(value);
-	if (t instanceof z.ZodBoolean && (value === 'true' || value === 'false')) return value === 'true';
+/** A query string value as the field's type wants it. */
+function fromQueryText(kind: Route['queryKinds'][string] | undefined, value: unknown): unknown {
+	if (typeof value !== 'string') return value;
+	if (kind === 'number' && /^-?\d+(\.\d+)?$/.test(value)) return Number(value);
+	if (kind === 'boolean' && (value === 'true' || value === 'false')) return value === 'true';
 	return value;
 }
 
@@ -101,10 +108,6 @@ export function routeInput(
 				? `Invalid input: ${route.method} ${route.path} takes no query parameters.`
 				: `Invalid input: ${route.method} ${route.path} takes only the query parameters ${Object.keys(route.query).join(', ')}.`,
 		);
-	const shape = objectOf(OPERATIONS[route.operation].input, route.operation).shape as Record<
-		string,
-		z.ZodTypeAny
-	>;
 	const input: Record<string, unknown> = { ...body };
 	const set = (field: string, value: unknown, where: string) => {
 		if (field in body)
@@ -115,7 +118,8 @@ export function routeInput(
 		input[field] = value;
 	};
 	for (const [name, field] of Object.entries(route.query))
-		if (query[name] !== undefined) set(field, fromQueryText(shape[field], query[name]), 'query');
+		if (query[name] !== undefined)
+			set(field, fromQueryText(route.queryKinds[name], query[name]), 'query');
 	for (const field of route.pathParams) set(field, params[field], 'path');
 	return input;
 }

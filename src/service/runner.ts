@@ -5,7 +5,7 @@
  * A denial or failure is audited in a transaction of its own (the operation's own rolled back).
  */
 import { DENIAL_CODES, SecretsError } from '../core/errors';
-import { formatDestination, parseDestination } from '../core/matching';
+import { type Destination, formatDestination, parseDestination } from '../core/matching';
 import type { AuditAction, Principal } from '../core/model';
 import * as schema from '../core/schemas';
 import { Denial, requireEnvironment, requireOperation, requireSecret } from '../auth/permissions';
@@ -20,6 +20,8 @@ export interface Call<K extends OperationName = OperationName> {
 	p: Principal;
 	i: InputOf<K>;
 	caller: Caller;
+	/** The input's `destinationHost`, parsed once: where a value is about to be sent. */
+	destination?: Destination;
 }
 
 /**
@@ -62,17 +64,18 @@ export class Runner {
 		const decl: OperationDecl = OPERATIONS[name];
 		const i = schema.parseInput(decl.input, input ?? {}) as InputOf<K>;
 		const fields = i as { name?: unknown; environment?: unknown; destinationHost?: unknown };
+		const destination =
+			typeof fields.destinationHost === 'string'
+				? parseDestination(fields.destinationHost)
+				: undefined;
 		const target: Target = {
 			secret: typeof fields.name === 'string' ? fields.name : undefined,
 			environment: typeof fields.environment === 'string' ? fields.environment : undefined,
-			destinationHost:
-				typeof fields.destinationHost === 'string'
-					? formatDestination(parseDestination(fields.destinationHost))
-					: undefined,
+			destinationHost: destination && formatDestination(destination),
 		};
 		return this.guard(caller, decl, target, async (p) => {
 			authorize(p, name, decl, target);
-			const call: Call<K> = { p, i, caller };
+			const call: Call<K> = { p, i, caller, destination };
 			const impl = this.impls[name] as Impl<K>;
 			const note: AuditNote = {};
 			if (decl.kind !== 'write') return impl(this.core, call, this.core.driver, note);

@@ -4,7 +4,7 @@
  * relay's use (the server sends the value itself). Each is audited before the value is returned.
  */
 import { SecretsError } from '../../core/errors';
-import { formatDestination, hostAllowed, parseDestination } from '../../core/matching';
+import { formatDestination, hostAllowed } from '../../core/matching';
 import { ALL_ENVIRONMENTS, type VersionSelector } from '../../core/model';
 import { requireConsumer } from '../../auth/permissions';
 import { loadDataKey } from '../store-keys';
@@ -35,11 +35,9 @@ function cacheOf(c: Core): ResolveCache {
 
 async function resolveValue(
 	c: Core,
-	{ p, i, caller }: Call<'use' | 'reveal' | 'resolve'>,
+	{ p, i, caller, destination }: Call<'use' | 'reveal' | 'resolve'>,
 	via: Via,
 ) {
-	const destination =
-		i.destinationHost === undefined ? undefined : parseDestination(i.destinationHost);
 	const shown = destination && formatDestination(destination);
 	const snap = await cacheOf(c).snapshot(p.tenant, i.name, i.environment, i.selector);
 	if ('error' in snap) throw snap.error;
