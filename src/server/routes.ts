@@ -13,6 +13,7 @@ import { objectOf, peel } from '../core/zod-shape';
 import {
 	type HttpExposure,
 	type HttpMethod,
+	type OperationDecl,
 	OPERATIONS,
 	OPERATION_NAMES,
 	type OperationName,
@@ -107,6 +108,14 @@ export function routeInput(
 			Object.keys(route.query).length === 0
 				? `Invalid input: ${route.method} ${route.path} takes no query parameters.`
 				: `Invalid input: ${route.method} ${route.path} takes only the query parameters ${Object.keys(route.query).join(', ')}.`,
+		);
+	// Fields only the store's host may give (an archive file's path, say) never come over the network.
+	const local = (OPERATIONS[route.operation] as OperationDecl).localFields ?? [];
+	const refused = Object.keys(body).filter((k) => local.includes(k));
+	if (refused.length > 0)
+		throw new SecretsError(
+			'INVALID_INPUT',
+			`Invalid input: ${refused.join(', ')}: only the CLI on the store's host may give this.`,
 		);
 	const input: Record<string, unknown> = { ...body };
 	const set = (field: string, value: unknown, where: string) => {

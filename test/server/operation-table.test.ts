@@ -8,7 +8,7 @@ import { RemoteSecrets } from '../../src/client/remote-secrets';
 import { type Scope, SCOPES } from '../../src/core/model';
 import type { GraphqlOperationName } from '../../src/graphql/outputs';
 import { OPERATION_SCOPES, describeScopes } from '../../src/auth/permissions';
-import { RELAY_ROUTE, ROUTES } from '../../src/server/routes';
+import { RELAY_ROUTE, ROUTES, routeInput } from '../../src/server/routes';
 import { IMPLEMENTATIONS } from '../../src/service/capabilities';
 import {
 	type HttpExposure,
@@ -85,6 +85,23 @@ describe('the operation table', () => {
 		].sort();
 		expect(inSchema).toEqual(declared);
 		expect(new Set(declared).size).toBe(declared.length);
+	});
+
+	it('never takes a field only the store host may give (localFields) from a request', () => {
+		const verify = ROUTES.find((r) => r.operation === 'verifyAudit')!;
+		expect(Object.values(verify.query)).not.toContain('archive');
+		expect(() => routeInput(verify, {}, { archive: '/etc/passwd' }, {})).toThrow(
+			expect.objectContaining({ code: 'INVALID_INPUT' }),
+		);
+		// Even on a route with a body, such a field is refused, not passed to the runner.
+		expect(() =>
+			routeInput({ ...verify, hasBody: true }, {}, {}, { archive: '/etc/passwd' }),
+		).toThrow(expect.objectContaining({ code: 'INVALID_INPUT' }));
+		for (const name of OPERATION_NAMES) {
+			const local: readonly string[] = declaration(name).localFields ?? [];
+			for (const r of ROUTES.filter((x) => x.operation === name))
+				for (const field of local) expect(Object.values(r.query)).not.toContain(field);
+		}
 	});
 
 	it('describes each field and route with the permission the runner enforces', () => {
