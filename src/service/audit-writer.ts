@@ -94,7 +94,8 @@ export class AuditWriter {
 			await this.writeAlone(tenant, input);
 			return;
 		}
-		const key = await this.activeKey(tenant);
+		// The cached key is taken without an await: this is every resolution's path.
+		const key = this.activeKeys.get(tenant) ?? (await this.activeKey(tenant));
 		const record = sealJournalRecord(key, unchainedEvent(tenant, this.now().toISOString(), input));
 		// A new file is registered (committed) before its first record; then the append is synchronous,
 		// so no ingest can retire the file between the check and the write.
