@@ -13,7 +13,6 @@ import { objectOf, peel } from '../core/zod-shape';
 import {
 	type HttpExposure,
 	type HttpMethod,
-	type OperationDecl,
 	OPERATIONS,
 	OPERATION_NAMES,
 	type OperationName,
@@ -33,6 +32,8 @@ export interface Route {
 	query: Readonly<Record<string, string>>;
 	/** Whether the other fields come in a JSON body (POST, PUT, PATCH) or not at all. */
 	hasBody: boolean;
+	/** Input fields only the store host's CLI may give (`localFields`): refused from any request. */
+	localFields: readonly string[];
 	/** How each query parameter's text is read: numbers and booleans arrive as text. */
 	queryKinds: Readonly<Record<string, 'number' | 'boolean' | 'text'>>;
 }
@@ -66,6 +67,7 @@ function routeOf(name: OperationName): Route | undefined {
 		pathParams,
 		query,
 		hasBody,
+		localFields: [...local],
 		queryKinds: Object.fromEntries(Object.entries(query).map(([q, field]) => [q, kindOf(field)])),
 	};
 }
@@ -110,8 +112,7 @@ export function routeInput(
 				: `Invalid input: ${route.method} ${route.path} takes only the query parameters ${Object.keys(route.query).join(', ')}.`,
 		);
 	// Fields only the store's host may give (an archive file's path, say) never come over the network.
-	const local = (OPERATIONS[route.operation] as OperationDecl).localFields ?? [];
-	const refused = Object.keys(body).filter((k) => local.includes(k));
+	const refused = Object.keys(body).filter((k) => route.localFields.includes(k));
 	if (refused.length > 0)
 		throw new SecretsError(
 			'INVALID_INPUT',

@@ -7,7 +7,7 @@ import { SecretsError } from '../core/errors';
 import type { Principal } from '../core/model';
 import type { ExternalIssuer } from '../auth/external-issuer';
 import { TokenVerifier } from '../auth/tokens';
-import type { DataKey, Keyring } from '../crypto/keyring';
+import type { Keyring } from '../crypto/keyring';
 import { tenants, tokens } from '../store/repository';
 import type { SqlDriver, SqlExecutor } from '../store/sql';
 import { AuditWriter } from './audit-writer';
@@ -17,13 +17,28 @@ export const DAY_MS = 86_400_000;
 /** The actor of what only the master key's holder can do (init, master key rotation). */
 export const MASTER_KEY_HOLDER = 'master-key-holder';
 
+/** How a service is opened (SecretsService's `ServiceOptions`). */
 export interface CoreOptions {
+	/** Injected clock, for tests of expiry, rotation intervals and retention windows. */
 	now?: () => Date;
+	/** How long a deleted secret can be restored before maintenance purges it. */
 	recoveryWindowDays?: number;
+	/** 'full' also syncs each journaled audit record to disk before the value is returned. */
 	durability?: 'full' | 'process';
+	/** Told about failures of background work (journal ingest) that will be retried. */
 	onBackgroundError?: (err: unknown) => void;
+	/** Also accept tokens from this OAuth 2.0 issuer (the server's option). */
 	externalIssuer?: ExternalIssuer;
+	/**
+	 * Tenants whose secrets without `allowedHosts` the relay may send to any host (`*`: every tenant).
+	 * By default the relay sends only secrets bound to hosts: an unbound one could otherwise be relayed
+	 * to a server of the caller's choosing and read there.
+	 */
 	relayUnboundTenants?: readonly string[];
+	/**
+	 * How many resolutions' rows (never values) this process keeps under the store's change counter;
+	 * beyond it the least recently used go. Default 100,000 (about 1.6 KB each; N8N_SECRETS_RESOLVE_CACHE_ENTRIES).
+	 */
 	resolveCacheEntries?: number;
 }
 
@@ -108,11 +123,6 @@ export class Core {
 			'TOKEN_INVALID',
 			`The identity provider's token names tenant "${p.tenant}", which this store does not have.`,
 		);
-	}
-
-	/** The active data key of a tenant, for sealing what is written outside a transaction. */
-	activeKey(tenant: string): Promise<DataKey> {
-		return this.audit.activeKey(tenant);
 	}
 }
 

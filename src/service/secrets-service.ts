@@ -24,25 +24,7 @@ import { type OpenedKeys, createTenant, openKeys } from './store-keys';
 
 export type { Caller, DueItem, ExpiringItem, ReencryptProgress, ResolvedValue, Stats } from './api';
 
-export interface ServiceOptions extends CoreOptions {
-	/** Injected clock, for tests of expiry, rotation intervals and retention windows. */
-	now?: () => Date;
-	/** How long a deleted secret can be restored before maintenance purges it. */
-	recoveryWindowDays?: number;
-	/** 'full' also syncs each journaled audit record to disk before the value is returned. */
-	durability?: 'full' | 'process';
-	/**
-	 * Tenants whose secrets without `allowedHosts` the relay may send to any host (`*`: every tenant).
-	 * By default the relay sends only secrets bound to hosts: an unbound one could otherwise be relayed
-	 * to a server of the caller's choosing and read there.
-	 */
-	relayUnboundTenants?: readonly string[];
-	/**
-	 * How many resolutions' rows (never values) this process keeps under the store's change counter;
-	 * beyond it the least recently used go. Default 100,000 (about 1.6 KB each; N8N_SECRETS_RESOLVE_CACHE_ENTRIES).
-	 */
-	resolveCacheEntries?: number;
-}
+export type ServiceOptions = CoreOptions;
 
 export class SecretsService extends OperationsApi {
 	private readonly core: Core;

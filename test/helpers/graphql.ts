@@ -10,7 +10,7 @@ import { ClientError, GraphQLClient } from 'graphql-request';
 import type { AuditEvent } from '../../src/core/model';
 import { type GraphqlField, buildGraphqlSchema, graphqlFields } from '../../src/graphql/schema';
 import type { GraphqlOperationName } from '../../src/graphql/outputs';
-import { declaration } from '../../src/service/operations';
+import { ROUTES } from '../../src/server/routes';
 import type { Answer, ApiServer } from './api-server';
 
 export const GRAPHQL_PATH = '/api/v1/graphql';
@@ -82,30 +82,31 @@ export async function graphqlError(
 	throw new Error('the GraphQL request succeeded');
 }
 
-/** The same operation as a REST request, from the table's HTTP exposure. */
+/** The same operation as a REST request: the generated route, with the input placed as it says. */
 export function restRequest(
 	op: GraphqlOperationName,
 	input: Record<string, unknown>,
 ): { method: string; path: string; body?: unknown } {
-	const http = declaration(op).http;
-	if ('none' in http) throw new Error(`${op} has no REST route`);
+	const route = ROUTES.find((r) => r.operation === op);
+	if (!route) throw new Error(`${op} has no REST route`);
 	const rest: Record<string, unknown> = { ...input };
-	const path = http.path.replace(/:([A-Za-z]+)/g, (_m, k: string) => {
+	const path = route.path.replace(/:([A-Za-z]+)/g, (_m, k: string) => {
 		const v = rest[k];
 		delete rest[k];
 		return encodeURIComponent(String(v));
 	});
 	const query = new URLSearchParams();
-	for (const [name, field] of Object.entries(http.query ?? {}))
+	for (const [name, field] of Object.entries(route.query))
 		if (rest[field] !== undefined) {
 			query.set(name, String(rest[field]));
 			delete rest[field];
 		}
-	const hasBody = http.method !== 'GET' && http.method !== 'DELETE';
-	if (!hasBody)
-		for (const [k, v] of Object.entries(rest)) if (v !== undefined) query.set(k, String(v));
 	const qs = query.size ? `?${query}` : '';
-	return { method: http.method, path: `/api/v1${path}${qs}`, body: hasBody ? rest : undefined };
+	return {
+		method: route.method,
+		path: `/api/v1${path}${qs}`,
+		body: route.hasBody ? rest : undefined,
+	};
 }
 
 /** One step of the scenario: an operation, its input (from earlier answers), and what to check. */
