@@ -17,6 +17,28 @@ export default tseslint.config(
 		},
 	},
 	{
+		// The Secrets page renders every string as text: no HTML parsing of anything, so a description
+		// holding markup can never become markup (docs/SERVER.md, "The Secrets page").
+		files: ['ui/**/*.ts'],
+		rules: {
+			'no-restricted-properties': [
+				'error',
+				...[
+					'innerHTML',
+					'outerHTML',
+					'insertAdjacentHTML',
+					'write',
+					'writeln',
+					'createContextualFragment',
+				].map((property) => ({
+					property,
+					message: 'Build DOM nodes and set textContent instead.',
+				})),
+			],
+			'no-restricted-globals': ['error', 'localStorage', 'sessionStorage', 'eval'],
+		},
+	},
+	{
 		// The CLI, benchmarks, tests and helper scripts talk to a terminal on purpose.
 		files: ['src/cli/**/*.ts', 'bench/**/*.ts', 'test/**/*.ts', 'scripts/**/*.ts'],
 		rules: { 'no-console': 'off' },

@@ -1,6 +1,6 @@
 // Copies what tsc does not: node and credential icons and the codex files (<Node>.node.json) that
-// n8n reads beside each compiled node.
-const { src, dest } = require('gulp');
+// n8n reads beside each compiled node, and the Secrets page's static files (HTML, CSS, icons).
+const { src, dest, parallel } = require('gulp');
 
 function buildIcons() {
 	return src(
@@ -13,4 +13,12 @@ function buildIcons() {
 	).pipe(dest('dist'));
 }
 
+function buildPage() {
+	return src(['ui/static/**/*'], { base: 'ui/static', allowEmpty: true, encoding: false }).pipe(
+		dest('dist/ui'),
+	);
+}
+
 exports['build:icons'] = buildIcons;
+exports['build:page'] = buildPage;
+exports.build = parallel(buildIcons, buildPage);

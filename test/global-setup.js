@@ -1,6 +1,7 @@
 // Some suites run the package as users do: the built CLI in a child process, several OS processes on
-// one store, n8n's own package loader. Build it once, as `npm run build` does (compile, then copy icons
-// and codex files), before any suite starts, so they never see a stale or half-written dist/.
+// one store, n8n's own package loader, the Secrets page in a browser. Build it once, as `npm run build`
+// does (compile the package and the page, then copy icons, codex files and the page's static files),
+// before any suite starts, so they never see a stale or half-written dist/.
 const { execFileSync } = require('node:child_process');
 const path = require('node:path');
 
@@ -12,5 +13,6 @@ module.exports = async function globalSetup() {
 			stdio: 'inherit',
 		});
 	run('typescript/bin/tsc', ['-p', 'tsconfig.build.json']);
-	run('gulp/bin/gulp.js', ['--silent', 'build:icons']);
+	run('typescript/bin/tsc', ['-p', 'ui/tsconfig.json']);
+	run('gulp/bin/gulp.js', ['--silent', 'build']);
 };
