@@ -46,6 +46,11 @@ export type ErrorCode =
 	| 'QUERY_TOO_DEEP'
 	| 'QUERY_TOO_COSTLY'
 	| 'BATCH_TOO_LARGE'
+	| 'SESSION_REQUIRED'
+	| 'SESSION_EXPIRED'
+	| 'CSRF_REQUIRED'
+	| 'SIGN_IN_RATE_LIMITED'
+	| 'PAGE_NOT_BUILT'
 	| 'INTERNAL';
 
 const STATUS: Record<ErrorCode, number> = {
@@ -91,6 +96,12 @@ const STATUS: Record<ErrorCode, number> = {
 	QUERY_TOO_DEEP: 400,
 	QUERY_TOO_COSTLY: 400,
 	BATCH_TOO_LARGE: 400,
+	// The Secrets page's sessions (docs/SERVER.md, "The Secrets page").
+	SESSION_REQUIRED: 401,
+	SESSION_EXPIRED: 401,
+	CSRF_REQUIRED: 403,
+	SIGN_IN_RATE_LIMITED: 429,
+	PAGE_NOT_BUILT: 503,
 	INTERNAL: 500,
 };
 

@@ -115,7 +115,7 @@ const hostPattern = z
 	.refine(isHostPattern, 'expected a port from 1 to 65535 and a valid IPv6 address in brackets');
 
 const consumerPattern = lineText(200, 1);
-const tag = z
+export const tag = z
 	.string()
 	.regex(
 		/^[A-Za-z0-9_.:/=-]{1,64}$/,

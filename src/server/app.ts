@@ -14,8 +14,10 @@ import { clientErrorHandler, frameworkErrorOf, toHttpError } from './http-errors
 import { type Logger, defaultLog } from './log';
 import { openApiDocument } from './openapi';
 import { Relay, type RelayOptions } from './relay';
+import { SECURITY_HEADERS, registerPage } from './page';
 import { callerOf, checkParams, checkQueryText } from './request';
 import { ROUTES, type Route, routeInput } from './routes';
+import { type SessionOptions, Sessions } from './session';
 
 export const API_PREFIX = '/api/v1';
 
@@ -51,11 +53,15 @@ export interface ServerOptions {
 	log?: Logger;
 	https?: { cert: string | Buffer; key: string | Buffer };
 	timeouts?: ServerTimeouts;
+	/** The Secrets page's sessions: timeouts and sign-in rate limit. */
+	sessions?: SessionOptions;
 }
 
 export async function buildServer(options: ServerOptions): Promise<FastifyInstance> {
 	const log = options.log ?? defaultLog;
 	const relay = new Relay(options.service, options.relay);
+	const sessions = new Sessions(options.service, !!options.https, options.sessions);
+	const callerFor = (req: FastifyRequest) => callerOf(req, sessions.tokenOf(req));
 	const timeouts = { ...DEFAULT_TIMEOUTS, ...options.timeouts };
 	// Node reads these at creation (and requires headers <= request); fastify passes them through.
 	const nodeServerOptions = {
@@ -110,6 +116,8 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
 		started.set(req, process.hrtime.bigint());
 		reply.header('x-request-id', req.id);
 		reply.header('cache-control', 'no-store');
+		// GraphiQL (off unless N8N_SECRETS_GRAPHIQL=true) is a page of inline script from its package.
+		if (!req.url.startsWith(`${API_PREFIX}/graphiql`)) reply.headers(SECURITY_HEADERS);
 		if (closing) {
 			reply.header('connection', 'close');
 			throw new SecretsError(
@@ -172,17 +180,19 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
 	});
 	app.get(`${API_PREFIX}/openapi.json`, async () => openApiDocument());
 
-	for (const route of ROUTES) registerRoute(app, options.service, route);
+	sessions.register(app, API_PREFIX);
+	registerPage(app, API_PREFIX, options.service.recoveryWindowDays);
+	for (const route of ROUTES) registerRoute(app, options.service, route, callerFor);
 
 	app.post(`${API_PREFIX}/relay`, async (req) => {
 		checkQueryText(req.query);
-		return relay.perform(callerOf(req), req.body ?? {});
+		return relay.perform(callerFor(req), req.body ?? {});
 	});
 
 	await registerGraphql(app, {
 		service: options.service,
 		prefix: API_PREFIX,
-		callerOf,
+		callerOf: callerFor,
 		toHttpError,
 		log,
 	});
@@ -193,7 +203,12 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
 	return app;
 }
 
-function registerRoute(app: FastifyInstance, service: SecretsService, route: Route): void {
+function registerRoute(
+	app: FastifyInstance,
+	service: SecretsService,
+	route: Route,
+	callerFor: (req: FastifyRequest) => ReturnType<typeof callerOf>,
+): void {
 	app.route({
 		method: route.method,
 		url: `${API_PREFIX}${route.path}`,
@@ -209,7 +224,7 @@ function registerRoute(app: FastifyInstance, service: SecretsService, route: Rou
 				(req.query ?? {}) as Record<string, unknown>,
 				body as Record<string, unknown>,
 			);
-			const result = await service.run(route.operation, callerOf(req), input);
+			const result = await service.run(route.operation, callerFor(req), input);
 			if (route.status) void reply.status(route.status);
 			return result ?? {};
 		},

@@ -1,5 +1,6 @@
 /**
- * What the server reads from a request before an operation runs: the bearer token, the n8n context
+ * What the server reads from a request before an operation runs: the bearer token (or the page's
+ * session), the n8n context
  * headers (recorded, never obeyed), and path and query text checked against the service's own rules.
  */
 import type { FastifyRequest } from 'fastify';
@@ -84,6 +85,10 @@ function bearer(req: FastifyRequest): string {
 	return h.trim().replace(/^Bearer\s+/i, '');
 }
 
-export function callerOf(req: FastifyRequest): Caller {
-	return { token: bearer(req), context: contextOf(req) };
+/**
+ * Who a request runs as: its bearer token, or the token behind its Secrets page session (which
+ * session.ts has checked for liveness, origin and CSRF proof before any route runs).
+ */
+export function callerOf(req: FastifyRequest, sessionToken?: string): Caller {
+	return { token: sessionToken ?? bearer(req), context: contextOf(req) };
 }

@@ -49,14 +49,18 @@ export function isLoopback(host: string): boolean {
 	return LOOPBACK.has(host) || host.startsWith('127.');
 }
 
-/** A timeout from the environment: whole milliseconds, at least 1. */
-function envMs(env: NodeJS.ProcessEnv, name: string): number | undefined {
+/** A timeout from the environment: a whole number of `unit`, at least 1. */
+function envWhole(
+	env: NodeJS.ProcessEnv,
+	name: string,
+	unit: 'milliseconds' | 'seconds',
+): number | undefined {
 	const raw = env[name]?.trim();
 	if (!raw) return undefined;
 	if (!/^\d{1,9}$/.test(raw) || Number(raw) < 1)
 		throw new SecretsError(
 			'INVALID_INPUT',
-			`${name} must be a whole number of milliseconds (at least 1), e.g. 10000.`,
+			`${name} must be a whole number of ${unit} (at least 1), e.g. ${unit === 'seconds' ? 900 : 10000}.`,
 		);
 	return Number(raw);
 }
@@ -68,10 +72,15 @@ function envMs(env: NodeJS.ProcessEnv, name: string): number | undefined {
 export function timeoutsFromEnv(env: NodeJS.ProcessEnv): Required<ServerTimeouts> {
 	const t = {
 		...DEFAULT_TIMEOUTS,
-		headersMs: envMs(env, 'N8N_SECRETS_SERVER_HEADERS_TIMEOUT_MS') ?? DEFAULT_TIMEOUTS.headersMs,
-		requestMs: envMs(env, 'N8N_SECRETS_SERVER_REQUEST_TIMEOUT_MS') ?? DEFAULT_TIMEOUTS.requestMs,
+		headersMs:
+			envWhole(env, 'N8N_SECRETS_SERVER_HEADERS_TIMEOUT_MS', 'milliseconds') ??
+			DEFAULT_TIMEOUTS.headersMs,
+		requestMs:
+			envWhole(env, 'N8N_SECRETS_SERVER_REQUEST_TIMEOUT_MS', 'milliseconds') ??
+			DEFAULT_TIMEOUTS.requestMs,
 		keepAliveMs:
-			envMs(env, 'N8N_SECRETS_SERVER_KEEPALIVE_TIMEOUT_MS') ?? DEFAULT_TIMEOUTS.keepAliveMs,
+			envWhole(env, 'N8N_SECRETS_SERVER_KEEPALIVE_TIMEOUT_MS', 'milliseconds') ??
+			DEFAULT_TIMEOUTS.keepAliveMs,
 	};
 	if (t.headersMs > t.requestMs)
 		throw new SecretsError(
@@ -124,6 +133,10 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningSe
 			},
 			log,
 			timeouts,
+			sessions: {
+				idleSeconds: envWhole(env, 'N8N_SECRETS_SESSION_IDLE_SECONDS', 'seconds'),
+				maxSeconds: envWhole(env, 'N8N_SECRETS_SESSION_MAX_SECONDS', 'seconds'),
+			},
 		});
 		await app.listen({ host, port });
 	} catch (err) {
@@ -135,6 +148,7 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningSe
 	const scheme = https ? 'https' : 'http';
 	const url = `${scheme}://${host.includes(':') ? `[${host}]` : host}:${boundPort}`;
 	log({ level: 'info', msg: `serving the secrets store ${storeLocation(env)} at ${url}/api/v1` });
+	log({ level: 'info', msg: `the Secrets page: ${url}/` });
 	if (issuerConfig)
 		log({ level: 'info', msg: `also accepting tokens from ${issuerConfig.issuer}` });
 	if (!https && !isLoopback(host)) {

@@ -5,7 +5,7 @@
  * operations themselves live in the capability modules (capabilities/*.ts).
  */
 import { SecretsError } from '../core/errors';
-import { ALL_ENVIRONMENTS, type TokenInfo } from '../core/model';
+import { ALL_ENVIRONMENTS, DEFAULT_RECOVERY_WINDOW_DAYS, type TokenInfo } from '../core/model';
 import * as schema from '../core/schemas';
 import type { KeyProvider } from '../crypto/master-key';
 import { schemaVersion } from '../store/migrations';
@@ -101,6 +101,11 @@ export class SecretsService extends OperationsApi {
 			undefined,
 		);
 		return { service, ...issued, createdStore: !hadStore, createdTenant };
+	}
+
+	/** How long a deleted secret stays restorable before maintenance purges it. */
+	get recoveryWindowDays(): number {
+		return this.core.options.recoveryWindowDays ?? DEFAULT_RECOVERY_WINDOW_DAYS;
 	}
 
 	/** Runs one operation of the table by name with its input as one object. */
