@@ -1,0 +1,273 @@
+/**
+ * The browser suite's harness: a real `serve` on loopback over a test store (SQLite, or PostgreSQL in
+ * the browser-postgres project), a real headless Chromium with a fresh profile, tokens per role, and
+ * the recording the leak check needs (the serve log, every network answer and URL the page saw).
+ */
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+import puppeteer, { type Browser, type Page } from 'puppeteer-core';
+
+import { formatLogLine } from '../../src/server/app';
+import { type RunningServer, startServer } from '../../src/server/serve';
+import { createTestStore, type TestStore } from '../helpers/store';
+import { type Hit, type Place, filesUnder, isRevealAnswer, isTokenAnswer, scan } from './leak';
+
+/** Debian's Chromium, or the one CHROMIUM_PATH names. */
+export const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
+
+export const ROLE_NAMES = ['admin', 'operator', 'viewer', 'user', 'revealer', 'auditor'] as const;
+export type RoleName = (typeof ROLE_NAMES)[number];
+
+/** What one page saw: its network answers, the URLs it asked for, its console errors. */
+export interface Recording {
+	answers: Place[];
+	urls: string[];
+	consoleErrors: string[];
+	pending: Promise<unknown>[];
+}
+
+export interface Suite {
+	t: TestStore;
+	server: RunningServer;
+	url: string;
+	/** serve's log, as it would have written it. */
+	logs: string[];
+	browser: Browser;
+	/** Chromium's --user-data-dir: searched by the leak check after the browser closed. */
+	profile: string;
+	tokens: Record<RoleName, string>;
+	/** label -> value: every value and token the suite made (the leak check's search list). */
+	values: Map<string, string>;
+	/** Values revealed on purpose: allowed in the reveal call's answer only. */
+	revealed: Set<string>;
+	/** Access tokens: allowed in the answer that created them only. */
+	accessTokens: Set<string>;
+	recordings: Recording[];
+	newPage(): Promise<Page>;
+	remember(label: string, value: string): void;
+	rememberToken(label: string, token: string): void;
+	/** Mints a token in-process (never over the network, so never in a page's answer). */
+	mint(role: RoleName | 'runtime', subject?: string): Promise<string>;
+	/** Every version's value of every secret, read in-process with the admin token, remembered. */
+	harvest(): Promise<void>;
+	/** A Bearer call from outside the browser. */
+	api(
+		method: string,
+		path: string,
+		o?: { token?: string; body?: unknown; headers?: Record<string, string> },
+	): Promise<{ status: number; body: Answer }>;
+	/** Closes the browser and searches every place; the suite cannot drive a page after it. */
+	leakCheck(): Promise<Hit[]>;
+	close(): Promise<void>;
+}
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- arbitrary JSON, asserted field by field
+export type Answer = any;
+
+export function chromiumAvailable(): boolean {
+	return existsSync(CHROMIUM);
+}
+
+export async function startSuite(options: { env?: Record<string, string> } = {}): Promise<Suite> {
+	const t = await createTestStore();
+	const logs: string[] = [];
+	const server = await startServer({
+		env: { ...t.storeEnv, N8N_SECRETS_MASTER_KEY: t.keyBase64, ...options.env },
+		host: '127.0.0.1',
+		port: 0,
+		log: (line) => logs.push(formatLogLine(line)),
+	});
+	const profile = mkdtempSync(join(tmpdir(), 'n8n-secrets-chromium-'));
+	const browser = await puppeteer.launch({
+		executablePath: CHROMIUM,
+		headless: true,
+		userDataDir: profile,
+		args: [
+			'--no-sandbox',
+			'--disable-gpu',
+			'--disable-quic',
+			'--no-first-run',
+			'--disable-background-networking',
+			'--disable-component-update',
+			'--disable-sync',
+		],
+	});
+	const admin = { token: t.admin.token };
+	const values = new Map<string, string>();
+	const revealed = new Set<string>();
+	const accessTokens = new Set<string>();
+	const rememberToken = (label: string, token: string): void => {
+		values.set(label, token);
+		accessTokens.add(token);
+	};
+	rememberToken("the store's first admin token", admin.token);
+	const recordings: Recording[] = [];
+	let browserOpen = true;
+
+	const mint = async (role: RoleName | 'runtime', subject: string = role): Promise<string> => {
+		const { token } = await server.service.createToken(admin, {
+			subject,
+			role,
+			environments: [],
+			secrets: [],
+			ttl: '1d',
+		});
+		rememberToken(`token of ${subject}`, token);
+		return token;
+	};
+	const tokens = {} as Record<RoleName, string>;
+	for (const role of ROLE_NAMES) tokens[role] = await mint(role);
+
+	const api: Suite['api'] = async (method, path, o = {}) => {
+		const headers: Record<string, string> = { ...o.headers };
+		if (o.token) headers.authorization = `Bearer ${o.token}`;
+		if (o.body !== undefined) headers['content-type'] = 'application/json';
+		const res = await fetch(`${server.url}${path}`, {
+			method,
+			headers,
+			body: o.body === undefined ? undefined : JSON.stringify(o.body),
+		});
+		const text = await res.text();
+		let body: unknown = text;
+		try {
+			body = JSON.parse(text);
+		} catch {
+			// not JSON
+		}
+		return { status: res.status, body };
+	};
+
+	const harvest = async (): Promise<void> => {
+		let cursor: string | undefined;
+		do {
+			const page = await server.service.listSecrets(admin, { limit: 1000, cursor });
+			for (const s of page.items)
+				for (const line of s.environments) {
+					const versions = await server.service.listVersions(admin, {
+						name: s.name,
+						environment: line.environment,
+					});
+					for (const v of versions) {
+						if (v.destroyedAt) continue;
+						const r = await server.service.reveal(admin, {
+							name: s.name,
+							environment: line.environment,
+							selector: { version: v.version },
+						});
+						values.set(`${s.name} ${line.environment} v${v.version}`, r.value);
+					}
+				}
+			cursor = page.nextCursor;
+		} while (cursor);
+	};
+
+	const newPage = async (): Promise<Page> => {
+		const page = await browser.newPage();
+		await page.setViewport({ width: 1366, height: 900 });
+		const rec: Recording = { answers: [], urls: [], consoleErrors: [], pending: [] };
+		recordings.push(rec);
+		page.on('request', (req) => rec.urls.push(req.url()));
+		page.on('response', (res) => {
+			const url = res.url();
+			rec.pending.push(
+				res.buffer().then(
+					(data) => rec.answers.push({ where: `answer ${res.status()} ${url}`, data, url }),
+					() => undefined,
+				),
+			);
+		});
+		page.on('console', (m) => {
+			if (m.type() === 'error') rec.consoleErrors.push(m.text());
+		});
+		page.on('pageerror', (e) => rec.consoleErrors.push(`pageerror: ${String(e)}`));
+		return page;
+	};
+
+	const storePlaces = async (label: string): Promise<Place[]> =>
+		t.kind === 'sqlite'
+			? filesUnder(t.dir, label)
+			: (await t.dump()).map((data, i) => ({ where: `${label}: table dump ${i}`, data }));
+
+	const closeBrowser = async (): Promise<void> => {
+		if (!browserOpen) return;
+		browserOpen = false;
+		await browser.close();
+	};
+
+	const leakCheck = async (): Promise<Hit[]> => {
+		await harvest();
+		const places: Place[] = [];
+		for (const page of await browser.pages()) {
+			const html = await page.content();
+			// What a form control holds is not in the markup; a value left in a field counts too.
+			const fields = (await page.evaluate(
+				"Array.from(document.querySelectorAll('input, textarea, select')).map((e) => e.value).join('\\n')",
+			)) as string;
+			places.push({ where: `DOM of ${page.url()}`, data: Buffer.from(`${html}\n${fields}`) });
+		}
+		for (const rec of recordings) {
+			await Promise.all(rec.pending);
+			places.push(...rec.answers);
+			places.push({ where: 'a URL the page asked for', data: Buffer.from(rec.urls.join('\n')) });
+		}
+		places.push(...(await storePlaces('store (open)')));
+		await closeBrowser();
+		places.push(...filesUnder(profile, 'Chromium profile'));
+		await server.close();
+		places.push(...(await storePlaces('store (closed)')));
+		places.push({ where: 'serve log', data: Buffer.from(logs.join('')) });
+		return scan(
+			values,
+			places,
+			(value, place) =>
+				(revealed.has(value) && isRevealAnswer(place.url)) ||
+				(accessTokens.has(value) && isTokenAnswer(place.url)),
+		);
+	};
+
+	return {
+		t,
+		server,
+		url: server.url,
+		logs,
+		browser,
+		profile,
+		tokens,
+		values,
+		revealed,
+		accessTokens,
+		recordings,
+		newPage,
+		remember: (label, value) => values.set(label, value),
+		rememberToken,
+		mint,
+		harvest,
+		api,
+		leakCheck,
+		async close() {
+			await closeBrowser().catch(() => undefined);
+			await server.close();
+			await t.cleanup();
+			rmSync(profile, { recursive: true, force: true });
+		},
+	};
+}
+
+/** `[data-test="x"]`, optionally with more selector after it. */
+export const sel = (hook: string, more = ''): string => `[data-test="${hook}"]${more}`;
+
+/** Signs in on the page with an access token, as a person pastes it, and waits for the list. */
+export async function signIn(page: Page, url: string, token: string): Promise<void> {
+	await page.goto(`${url}/`, { waitUntil: 'domcontentloaded' });
+	await page.waitForSelector(sel('signin-token'), { visible: true });
+	await page.type(sel('signin-token'), token, { delay: 0 });
+	await page.click(sel('signin-submit'));
+	await page.waitForSelector(sel('signout'), { visible: true });
+}
+
+/** The text of every element matching a selector. */
+export async function texts(page: Page, selector: string): Promise<string[]> {
+	return page.$$eval(selector, (els) => els.map((e) => (e.textContent ?? '').trim()));
+}
