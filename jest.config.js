@@ -30,8 +30,17 @@ const common = {
 	transformIgnorePatterns: ['/node_modules/(?!(jose|content-disposition)/)'],
 };
 
+/** Debian's Chromium (or CHROMIUM_PATH): the browser suite drives it headless. */
+const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
+
 const projects = [
-	{ ...common, displayName: 'sqlite', testMatch: ['**/*.test.ts'] },
+	// The browser suite has its own projects (below); here it would run without its store's setup.
+	{
+		...common,
+		displayName: 'sqlite',
+		testMatch: ['**/*.test.ts'],
+		testPathIgnorePatterns: ['/node_modules/', '<rootDir>/test/browser/'],
+	},
 	// Every node again, with its credential in remote mode: through the server's API on loopback.
 	{
 		...common,
@@ -41,9 +50,34 @@ const projects = [
 	},
 ];
 
-// The store contract suites run again on PostgreSQL. In CI that run is mandatory; on a machine
-// without a PostgreSQL server it is left out, loudly.
+// The Secrets page in a real headless Chromium against a real serve; in CI it must run.
+const chromium = require('node:fs').existsSync(CHROMIUM);
+const browserProject = {
+	...common,
+	displayName: 'browser',
+	testMatch: ['<rootDir>/test/browser/**/*.test.ts'],
+};
+if (chromium) projects.push(browserProject);
+else if (process.env.CI === 'true')
+	throw new Error(
+		`Chromium is not installed at ${CHROMIUM}; in CI the browser suite must run. ` +
+			'Install it with `apt-get install -y chromium` (.ci/run does) or set CHROMIUM_PATH.',
+	);
+else
+	process.stderr.write(
+		`\n*** Chromium is not installed at ${CHROMIUM}: the browser suite is SKIPPED. ***\n` +
+			'*** Install it (`apt-get install chromium`) or set CHROMIUM_PATH. ***\n\n',
+	);
+
+// The store contract suites (and the browser suite) run again on PostgreSQL. In CI that run is
+// mandatory; on a machine without a PostgreSQL server it is left out, loudly.
 if (postgresReachable()) {
+	if (chromium)
+		projects.push({
+			...browserProject,
+			displayName: 'browser-postgres',
+			setupFiles: ['<rootDir>/test/helpers/postgres-env.js'],
+		});
 	projects.push({
 		...common,
 		displayName: 'postgres',
