@@ -7,12 +7,20 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-import puppeteer, { type Browser, type Page } from 'puppeteer-core';
+import type { Browser, Page } from 'puppeteer-core';
 
 import { formatLogLine } from '../../src/server/app';
 import { type RunningServer, startServer } from '../../src/server/serve';
 import { createTestStore, type TestStore } from '../helpers/store';
 import { type Hit, type Place, filesUnder, isRevealAnswer, isTokenAnswer, scan } from './leak';
+
+/**
+ * puppeteer-core ships ES modules only, which jest's CommonJS module system cannot load; Node 24's
+ * own require can (require(esm)), so it is loaded with Node's, outside jest's registry (jest swaps
+ * the createRequire of `require('node:module')` for its own; getBuiltinModule gives Node's).
+ */
+const nodeRequire = process.getBuiltinModule('node:module').createRequire(__filename);
+const puppeteer = nodeRequire('puppeteer-core') as typeof import('puppeteer-core');
 
 /** Debian's Chromium, or the one CHROMIUM_PATH names. */
 export const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
@@ -270,4 +278,31 @@ export async function signIn(page: Page, url: string, token: string): Promise<vo
 /** The text of every element matching a selector. */
 export async function texts(page: Page, selector: string): Promise<string[]> {
 	return page.$$eval(selector, (els) => els.map((e) => (e.textContent ?? '').trim()));
+}
+
+/** Whether the page offers an action: present, visible and enabled (hidden or disabled is not offered). */
+export async function offered(page: Page, selector: string): Promise<boolean> {
+	const handle = await page.$(selector);
+	if (!handle) return false;
+	const state = await handle.evaluate((e) => ({
+		visible: (e as unknown as { checkVisibility(): boolean }).checkVisibility(),
+		disabled:
+			(e as unknown as { disabled?: boolean }).disabled === true ||
+			e.getAttribute('aria-disabled') === 'true',
+	}));
+	await handle.dispose();
+	return state.visible && !state.disabled;
+}
+
+/** Waits until no element matches (an element removed, not only hidden). */
+export async function waitGone(page: Page, selector: string, timeout = 10_000): Promise<void> {
+	await page.waitForFunction((s: string) => !document.querySelector(s), { timeout }, selector);
+}
+
+/** The text of one element, once it is there. */
+export async function textOf(page: Page, selector: string): Promise<string> {
+	const handle = await page.waitForSelector(selector, { visible: true });
+	const text = await handle!.evaluate((e) => (e.textContent ?? '').trim());
+	await handle!.dispose();
+	return text;
 }
