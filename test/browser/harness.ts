@@ -58,8 +58,11 @@ export interface Suite {
 	rememberToken(label: string, token: string): void;
 	/** Mints a token in-process (never over the network, so never in a page's answer). */
 	mint(role: RoleName | 'runtime', subject?: string): Promise<string>;
-	/** Every version's value of every secret, read in-process with the admin token, remembered. */
-	harvest(): Promise<void>;
+	/**
+	 * Every version's value of every secret (or of the named ones), read in-process with the admin
+	 * token, remembered. Each read is a reveal in the audit trail.
+	 */
+	harvest(names?: string[]): Promise<void>;
 	/** A Bearer call from outside the browser. */
 	api(
 		method: string,
@@ -147,11 +150,11 @@ export async function startSuite(options: { env?: Record<string, string> } = {})
 		return { status: res.status, body };
 	};
 
-	const harvest = async (): Promise<void> => {
+	const harvest = async (names?: string[]): Promise<void> => {
 		let cursor: string | undefined;
 		do {
 			const page = await server.service.listSecrets(admin, { limit: 1000, cursor });
-			for (const s of page.items)
+			for (const s of page.items.filter((x) => !names || names.includes(x.name)))
 				for (const line of s.environments) {
 					const versions = await server.service.listVersions(admin, {
 						name: s.name,
