@@ -1,0 +1,97 @@
+/** A table of audit events, for the Audit page and a secret's change log. */
+import { el } from '../dom.js';
+import { badge } from '../components/feedback.js';
+import { formatDateTime } from '../format.js';
+import { hrefOf } from '../router.js';
+import type { AuditEvent } from '../types.js';
+
+const OUTCOME_KIND: Record<string, string> = {
+	success: 'success',
+	denied: 'warning',
+	failure: 'danger',
+};
+const dash = () => el('span', { class: 'muted' }, '—');
+
+export function auditTable(
+	events: AuditEvent[],
+	options: { withSecret: boolean; rowTest: string; caption: string },
+): HTMLElement {
+	const heads = [
+		'Time',
+		'Actor',
+		'Action',
+		options.withSecret ? 'Secret' : null,
+		'Environment',
+		'Version',
+		'Outcome',
+		'Reason',
+		'Workflow',
+		'Execution',
+	].filter((h): h is string => h !== null);
+	return el(
+		'div',
+		{ class: 'table-wrap' },
+		el(
+			'table',
+			{ class: 'table table-compact' },
+			el('caption', { class: 'sr-only' }, options.caption),
+			el(
+				'thead',
+				null,
+				el(
+					'tr',
+					null,
+					heads.map((h) => el('th', { scope: 'col' }, h)),
+				),
+			),
+			el(
+				'tbody',
+				null,
+				events.map((e) =>
+					el(
+						'tr',
+						{
+							'data-test': options.rowTest,
+							'data-seq': e.seq,
+							'data-action': e.action,
+							'data-outcome': e.outcome,
+						},
+						el('td', { class: 'nowrap' }, el('time', { datetime: e.time }, formatDateTime(e.time))),
+						el('td', null, e.actor),
+						el('td', null, el('code', { class: 'action' }, e.action)),
+						options.withSecret
+							? el(
+									'td',
+									null,
+									e.secret ? el('a', { href: hrefOf.secret(e.secret) }, e.secret) : dash(),
+								)
+							: null,
+						el('td', null, e.environment ?? dash()),
+						el('td', { class: 'mono' }, e.version !== null ? `v${e.version}` : dash()),
+						el('td', null, badge(e.outcome, OUTCOME_KIND[e.outcome] ?? 'neutral')),
+						el('td', { class: 'cell-description' }, e.reason ?? dash()),
+						el('td', null, workflow(e.workflowName, e.workflowId, e.node, e.destinationHost)),
+						el('td', { class: 'mono' }, e.executionId ?? dash()),
+					),
+				),
+			),
+		),
+	);
+}
+
+export function workflow(
+	name: string | null,
+	id: string | null,
+	node?: string | null,
+	host?: string | null,
+): HTMLElement {
+	if (!name && !id && !host) return dash();
+	return el(
+		'div',
+		{ class: 'stack' },
+		name ? el('span', null, name) : null,
+		id ? el('span', { class: 'muted mono' }, id) : null,
+		node ? el('span', { class: 'muted' }, `node ${node}`) : null,
+		host ? el('span', { class: 'muted' }, `to ${host}`) : null,
+	);
+}
