@@ -53,7 +53,8 @@ export interface Suite {
 	/** Access tokens: allowed in the answer that created them only. */
 	accessTokens: Set<string>;
 	recordings: Recording[];
-	newPage(): Promise<Page>;
+	/** A recorded page; `isolated`: in a context of its own (its own cookies, as another person). */
+	newPage(options?: { isolated?: boolean }): Promise<Page>;
 	remember(label: string, value: string): void;
 	rememberToken(label: string, token: string): void;
 	/** Mints a token in-process (never over the network, so never in a page's answer). */
@@ -174,8 +175,10 @@ export async function startSuite(options: { env?: Record<string, string> } = {})
 		} while (cursor);
 	};
 
-	const newPage = async (): Promise<Page> => {
-		const page = await browser.newPage();
+	const newPage = async (o: { isolated?: boolean } = {}): Promise<Page> => {
+		const page = o.isolated
+			? await (await browser.createBrowserContext()).newPage()
+			: await browser.newPage();
 		await page.setViewport({ width: 1366, height: 900 });
 		const rec: Recording = { answers: [], urls: [], consoleErrors: [], pending: [] };
 		recordings.push(rec);
