@@ -48,6 +48,8 @@ export const OPERATION_SCOPES = {
 	relay: ['secrets:relay'],
 	maintenance: ['admin'],
 	listAudit: ['audit:read'],
+	/** "Used by": which workflows used a secret, from the audit trail. */
+	secretUsage: ['audit:read'],
 	verifyAudit: ['audit:read'],
 	/** A signed statement of the chain's last event, for an auditor to keep outside the store. */
 	auditCheckpoint: ['audit:read'],

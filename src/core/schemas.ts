@@ -256,15 +256,36 @@ export const deleteInput = z.object({ name: secretName, reason: reasonText.optio
 
 export const revokeTokenInput = z.object({ jti: tokenId }).strict();
 
+/** What a listing can be narrowed to by the state of its values (the Secrets page's status filter). */
+export const LIST_STATUSES = ['expiring', 'expired', 'due', 'deleted'] as const;
+export type ListStatus = (typeof LIST_STATUSES)[number];
+export const LIST_SORTS = [
+	'name',
+	'-name',
+	'updatedAt',
+	'-updatedAt',
+	'createdAt',
+	'-createdAt',
+] as const;
+export type ListSort = (typeof LIST_SORTS)[number];
+
 export const listSecretsInput = z
 	.object({
 		prefix: lineText(128).optional(),
+		/** Case-insensitive substring of the name, the description or a tag. */
+		search: lineText(128).optional(),
 		tag: tag.optional(),
 		type: secretType.optional(),
 		environment: environmentName.optional(),
 		includeDeleted: z.boolean().optional(),
+		/**
+		 * expiring: a current value expires within 30 days (not yet expired); expired: one has; due: a
+		 * current value is due for rotation; deleted: only soft-deleted secrets.
+		 */
+		status: z.enum(LIST_STATUSES).optional(),
+		sort: z.enum(LIST_SORTS).default('name'),
 		limit: z.number().int().min(1).max(1000).default(100),
-		cursor: lineText(200).optional(),
+		cursor: lineText(300).optional(),
 	})
 	.strict();
 export type ListSecretsInput = z.input<typeof listSecretsInput>;
@@ -306,6 +327,10 @@ export const auditQueryInput = z
 	})
 	.strict();
 export type AuditQueryInput = z.input<typeof auditQueryInput>;
+
+export const usageInput = z
+	.object({ name: secretName, limit: z.number().int().min(1).max(1000).default(100) })
+	.strict();
 
 /** Audit archiving, on the store's host: events before `before` go to the file `out`. */
 export const archiveAuditInput = z

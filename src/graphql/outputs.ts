@@ -26,6 +26,7 @@ import type {
 	MaintenanceResult,
 	ResolvedValue,
 	Stats,
+	UsageItem,
 	VerifyAuditResult,
 	WhoAmI,
 } from '../service/api';
@@ -199,6 +200,20 @@ const dueItem = conforms<DueItem>()(
 	}),
 );
 
+const usageItem = conforms<UsageItem>()(
+	object('UsageItem', {
+		workflowId: z.string().nullable(),
+		workflowName: z.string().nullable(),
+		uses: int,
+		lastUsedAt: time,
+		lastExecutionId: z.string().nullable(),
+		lastEnvironment: z.string().nullable(),
+		lastNode: z.string().nullable(),
+		lastActor: z.string(),
+		lastDestinationHost: z.string().nullable(),
+	}),
+);
+
 const counts = z.record(z.string(), int).describe('Counts by name, as a JSON object.');
 
 const stats = conforms<Stats>()(
@@ -311,6 +326,7 @@ export const OUTPUTS = {
 	stats,
 	maintenance: maintenanceResult,
 	listAudit: page('AuditEventPage', auditEvent),
+	secretUsage: object('SecretUsage', { items: z.array(usageItem) }),
 	verifyAudit: verifyAuditResult,
 	auditCheckpoint: checkpointStatement,
 	listTokens: z.array(tokenInfo),

@@ -25,6 +25,7 @@ import {
 	SECRET_TYPES,
 	VERSION_LABELS,
 } from '../core/model';
+import { LIST_SORTS, LIST_STATUSES } from '../core/schemas';
 
 import { type Peeled, objectOf, peel } from '../core/zod-shape';
 
@@ -58,6 +59,9 @@ const KNOWN_ENUMS: readonly (readonly [readonly string[], string])[] = [
 	[AUDIT_ACTIONS, 'AuditAction'],
 	[['success', 'denied', 'failure'], 'AuditOutcome'],
 	[['rotate', 'remind'], 'RotationAction'],
+	[LIST_STATUSES, 'SecretStatus'],
+	// `-name` (descending) is `_name`: GraphQL enum values hold no `-`.
+	[LIST_SORTS, 'SecretSort'],
 ];
 
 const keyOf = (values: readonly string[]) => [...values].sort().join('\u0000');

@@ -88,6 +88,19 @@ export type VerifyAuditResult = VerifyResult & {
 /** What an access token may do, as `whoami` answers it. */
 export type WhoAmI = Omit<Principal, 'expiresAt'> & { expiresAt: string | null };
 
+/** One workflow's uses of a secret ("Used by"); `workflowId` null: uses outside any workflow. */
+export interface UsageItem {
+	workflowId: string | null;
+	workflowName: string | null;
+	uses: number;
+	lastUsedAt: string;
+	lastExecutionId: string | null;
+	lastEnvironment: string | null;
+	lastNode: string | null;
+	lastActor: string;
+	lastDestinationHost: string | null;
+}
+
 export interface MaintenanceResult {
 	purged: string[];
 	retentionApplied: number;
@@ -120,6 +133,10 @@ export interface SecretsApi {
 	stats(caller: Caller): Promise<Stats>;
 	maintenance(caller: Caller): Promise<MaintenanceResult>;
 	listAudit(caller: Caller, input?: schema.AuditQueryInput): Promise<Page<AuditEvent>>;
+	secretUsage(
+		caller: Caller,
+		input: { name: string; limit?: number },
+	): Promise<{ items: UsageItem[] }>;
 	verifyAudit(caller: Caller): Promise<VerifyAuditResult>;
 	createToken(
 		caller: Caller,

@@ -13,6 +13,7 @@ import type {
 	ResolvedValue,
 	SecretsApi,
 	Stats,
+	UsageItem,
 	VerifyAuditResult,
 	WhoAmI,
 } from './api';
@@ -94,6 +95,12 @@ export abstract class OperationsApi implements SecretsApi {
 	}
 	listAudit(caller: Caller, input?: schema.AuditQueryInput): Promise<Page<AuditEvent>> {
 		return this.op('listAudit', caller, input);
+	}
+	secretUsage(
+		caller: Caller,
+		input: { name: string; limit?: number },
+	): Promise<{ items: UsageItem[] }> {
+		return this.op('secretUsage', caller, input);
 	}
 	verifyAudit(caller: Caller): Promise<VerifyAuditResult> {
 		return this.op('verifyAudit', caller);

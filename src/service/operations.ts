@@ -304,6 +304,16 @@ export const OPERATIONS = {
 		http: { method: 'GET', path: '/audit' },
 		graphql: { query: 'audit' },
 	},
+	secretUsage: {
+		summary:
+			'Used by: the workflows that used a secret (successful uses in the audit trail), each with its last use, newest first.',
+		input: schema.usageInput,
+		kind: 'read',
+		action: 'audit.read',
+		verb: 'read where secrets are used',
+		http: { method: 'GET', path: '/secrets/:name/usage' },
+		graphql: { query: 'secretUsage' },
+	},
 	verifyAudit: {
 		summary: "Check the audit trail's hash chain and head seal.",
 		// On the store's host only: an auditor's signed checkpoint, or an archive file, checked too.

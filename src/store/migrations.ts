@@ -182,7 +182,8 @@ CREATE TABLE key_rotations (
 	},
 	{
 		version: 3,
-		description: 'audit journal files accounted for, and sealed checkpoints of archived audit events',
+		description:
+			'audit journal files accounted for, and sealed checkpoints of archived audit events',
 		sql: `
 ALTER TABLE audit_journals ADD COLUMN state TEXT NOT NULL DEFAULT 'open';
 UPDATE audit_journals SET state = 'legacy';
@@ -198,6 +199,14 @@ CREATE TABLE audit_checkpoints (
   mac {{blob}} NOT NULL,
   PRIMARY KEY (tenant, seq)
 )
+`,
+	},
+	{
+		version: 4,
+		description: 'indexes for listing secrets by last change and by creation (the Secrets page)',
+		sql: `
+CREATE INDEX secrets_by_updated ON secrets (tenant, updated_at, name);
+CREATE INDEX secrets_by_created ON secrets (tenant, created_at, name)
 `,
 	},
 ];

@@ -25,7 +25,7 @@ export {
 export { lines, type LineRow } from './tables/lines';
 export { rotationLeases, type RotationLeaseRow } from './tables/rotation-leases';
 export { seals } from './tables/seals';
-export { secrets, type SecretRow } from './tables/secrets';
+export { secrets, type PageKey, type SecretRow } from './tables/secrets';
 export { tenants } from './tables/tenants';
 export { type TokenRow } from './tables/tokens';
 export { versions, type VersionRow } from './tables/versions';

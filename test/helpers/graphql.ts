@@ -158,6 +158,7 @@ export const SCENARIO: readonly Step[] = [
 	{ op: 'stats', input: () => ({}) },
 	{ op: 'maintenance', input: () => ({}) },
 	{ op: 'listAudit', input: () => ({ limit: 5, action: 'rotate' }) },
+	{ op: 'secretUsage', input: () => ({ name: NAME }) },
 	{ op: 'verifyAudit', input: () => ({}) },
 	{ op: 'auditCheckpoint', input: () => ({}) },
 	{ op: 'listTokens', input: () => ({}) },

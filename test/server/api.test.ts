@@ -76,6 +76,7 @@ describe('every route', () => {
 			['GET', '/api/v1/stats', undefined, 200],
 			['POST', '/api/v1/maintenance', undefined, 200],
 			['GET', '/api/v1/audit?limit=5&action=rotate', undefined, 200],
+			['GET', '/api/v1/secrets/stripe-key/usage', undefined, 200],
 			['GET', '/api/v1/audit/verify', undefined, 200],
 			['GET', '/api/v1/audit/checkpoint', undefined, 200],
 			['GET', '/api/v1/tokens', undefined, 200],
@@ -119,6 +120,10 @@ describe('every route', () => {
 			value: VALUE,
 		});
 		expect(answers['GET /api/v1/audit/verify']).toMatchObject({ ok: true });
+		// The resolve above is a use outside any workflow: "Used by" has it, with its environment.
+		expect(answers['GET /api/v1/secrets/stripe-key/usage'].items).toEqual([
+			expect.objectContaining({ workflowId: null, uses: 1, lastEnvironment: 'production' }),
+		]);
 		expect(answers['GET /api/v1/audit/checkpoint']).toMatchObject({
 			type: 'n8n-secrets/audit-checkpoint/v1',
 			tenant: 'default',
@@ -198,6 +203,7 @@ describe('permissions', () => {
 		['operator', 'POST', '/api/v1/secrets/stripe-key/reveal?env=production'],
 		['operator', 'POST', '/api/v1/maintenance'],
 		['user', 'GET', '/api/v1/audit'],
+		['operator', 'GET', '/api/v1/secrets/stripe-key/usage'],
 		['user', 'GET', '/api/v1/audit/verify'],
 		['user', 'GET', '/api/v1/audit/checkpoint'],
 		['auditor', 'GET', '/api/v1/tokens'],

@@ -46,6 +46,7 @@ const INPUTS: Record<OperationName, Record<string, unknown>> = {
 	stats: {},
 	maintenance: {},
 	listAudit: { limit: 3 },
+	secretUsage: { name: 'walk' },
 	verifyAudit: {},
 	auditCheckpoint: {},
 	archiveAudit: { before: '2026-01-01', out: 'x.jsonl' },

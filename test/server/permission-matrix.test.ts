@@ -261,6 +261,12 @@ const FIXTURES: Record<string, Fixture> = {
 	'GET /stats': { aims: [], request: () => ({}) },
 	'POST /maintenance': { aims: [], request: () => ({}) },
 	'GET /audit': { aims: [], request: () => ({ query: { limit: '5' } }) },
+	'GET /secrets/:name/usage': {
+		aims: ['name'],
+		namesSecret: true,
+		seed: (c, x) => seedSecret(c, x),
+		request: () => ({}),
+	},
 	'GET /audit/verify': { aims: [], request: () => ({}) },
 	'GET /audit/checkpoint': { aims: [], request: () => ({}) },
 	'GET /tokens': { aims: [], request: () => ({}) },

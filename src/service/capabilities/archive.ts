@@ -191,6 +191,6 @@ export async function verifyArchive(
 			`the archive's first event does not link to the store's checkpoint of event ${h.fromSeq - 1}`,
 		);
 	return { ok: true, events: check.events, ...range };
-};
+}
 
 export const ARCHIVE = { archiveAudit };

@@ -1,13 +1,13 @@
 /**
- * Reading the audit trail: events (filtered, paged, only those a limited token may see), the chain's
- * check, and a signed checkpoint an auditor keeps outside the store.
+ * Reading the audit trail: events (filtered, paged, only those a limited token may see), where a
+ * secret is used, the chain's check, and a signed checkpoint an auditor keeps outside the store.
  */
 import { SecretsError } from '../../core/errors';
 import type { AuditEvent, Principal } from '../../core/model';
 import { environmentAllowed, secretAllowed } from '../../auth/permissions';
 import { audit as auditRepo, auditCheckpoints } from '../../store/repository';
 import type { SqlExecutor } from '../../store/sql';
-import type { VerifyAuditResult } from '../api';
+import type { UsageItem, VerifyAuditResult } from '../api';
 import {
 	type CheckpointStatement,
 	sameKey,
@@ -135,4 +135,27 @@ const auditCheckpoint: Impl<'auditCheckpoint'> = async (c, { p }) => {
 	});
 };
 
-export const AUDIT = { listAudit, verifyAudit, auditCheckpoint };
+/** "Used by": one row per workflow that used the secret, from the trail a token's limits allow. */
+const secretUsage: Impl<'secretUsage'> = async (
+	c,
+	{ p, i },
+	x,
+): Promise<{ items: UsageItem[] }> => {
+	await c.audit.ingestBeforeRead();
+	const groups = await auditRepo.usage(x, p.tenant, i.name, p.environments, i.limit);
+	return {
+		items: groups.map(({ uses, last }) => ({
+			workflowId: last.workflowId,
+			workflowName: last.workflowName,
+			uses,
+			lastUsedAt: last.time,
+			lastExecutionId: last.executionId,
+			lastEnvironment: last.environment,
+			lastNode: last.node,
+			lastActor: last.actor,
+			lastDestinationHost: last.destinationHost,
+		})),
+	};
+};
+
+export const AUDIT = { listAudit, secretUsage, verifyAudit, auditCheckpoint };

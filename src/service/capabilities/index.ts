@@ -6,6 +6,7 @@ import type { Implementations } from '../runner';
 import { ARCHIVE } from './archive';
 import { AUDIT } from './audit';
 import { KEYS } from './keys';
+import { LISTING } from './listing';
 import { REPORTS } from './reports';
 import { RESOLVE } from './resolve';
 import { SECRETS } from './secrets';
@@ -14,6 +15,7 @@ import { VERSIONS } from './versions';
 
 export const IMPLEMENTATIONS: Implementations = {
 	...SECRETS,
+	...LISTING,
 	...VERSIONS,
 	...RESOLVE,
 	...REPORTS,

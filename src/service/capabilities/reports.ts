@@ -98,9 +98,9 @@ const dueForRotation: Impl<'dueForRotation'> = async (c, { p, i }, x) =>
 
 const stats: Impl<'stats'> = async (c, { p }, x): Promise<Stats> => {
 	const rows = await visibleLines(x, p);
-	const all = (
-		await secrets.page(x, p.tenant, { after: '', includeDeleted: true, limit: 1_000_000 })
-	).filter((s) => secretAllowed(p, s.name));
+	const all = (await secrets.page(x, p.tenant, { deleted: 'all', limit: 1_000_000 })).filter((s) =>
+		secretAllowed(p, s.name),
+	);
 	const live = all.filter((s) => !s.deleted_at);
 	const nowMs = c.now().getTime();
 	const horizon = new Date(nowMs + 30 * DAY_MS).toISOString();

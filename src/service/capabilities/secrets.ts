@@ -1,6 +1,6 @@
 /**
- * Secrets as metadata: create (with an optional first value), change, read, list, delete, restore and
- * purge. Permissions and audit come from the operation table through the runner.
+ * Secrets as metadata: create (with an optional first value), change, read, delete, restore and purge
+ * (listing is listing.ts). Permissions and audit come from the operation table through the runner.
  */
 import { randomUUID } from 'node:crypto';
 
@@ -8,18 +8,12 @@ import { SecretsError } from '../../core/errors';
 import { normalizeHostPattern } from '../../core/matching';
 import { DEFAULT_MAX_VERSIONS, DEFAULT_PREVIOUS_WINDOW_DAYS } from '../../core/model';
 import { changedRotationSettings, newRotationSettings } from '../../core/rotation';
-import { Denial, hasScope, secretAllowed } from '../../auth/permissions';
+import { Denial, hasScope } from '../../auth/permissions';
 import { generateValue } from '../../crypto/generate';
 import { type SecretRow, secrets } from '../../store/repository';
 import type { Impl } from '../runner';
 import { addVersion, newLine, promoteInLine, saveLine } from './lines';
-import {
-	existingSecret,
-	liveSecret,
-	metadata,
-	metadataOf,
-	requireWholeSecret,
-} from './secret-rows';
+import { existingSecret, liveSecret, metadata, requireWholeSecret } from './secret-rows';
 
 /** Metadata that decides how every environment's value is served, kept or bound. */
 const SECRET_WIDE_FIELDS = [
@@ -143,29 +137,6 @@ const updateSecret: Impl<'updateSecret'> = async (c, { p, i }, tx, note) => {
 const getSecret: Impl<'getSecret'> = async (_c, { p, i }, x) =>
 	metadata(x, await existingSecret(x, p.tenant, i.name), p);
 
-const listSecrets: Impl<'listSecrets'> = async (_c, { p, i }, x) => {
-	// One read for the page's secret rows (more only while a token limited to some names skips
-	// rows), one for all their lines.
-	const rows: SecretRow[] = [];
-	let after = i.cursor ?? '';
-	let more = false;
-	while (!more) {
-		const batch = await secrets.page(x, p.tenant, { ...i, after, limit: i.limit + 1 });
-		for (const row of batch) {
-			if (!secretAllowed(p, row.name)) continue;
-			if (rows.length === i.limit) {
-				more = true;
-				break;
-			}
-			rows.push(row);
-		}
-		if (batch.length <= i.limit) break;
-		after = batch[batch.length - 1].name;
-	}
-	const items = await metadataOf(x, rows, p);
-	return more ? { items, nextCursor: rows[rows.length - 1].name } : { items };
-};
-
 const deleteSecret: Impl<'deleteSecret'> = async (c, { p, i }, tx) => {
 	const row = await liveSecret(tx, p.tenant, i.name);
 	await requireWholeSecret(tx, p, row, 'delete');
@@ -201,7 +172,6 @@ export const SECRETS = {
 	createSecret,
 	updateSecret,
 	getSecret,
-	listSecrets,
 	deleteSecret,
 	restoreSecret,
 	purgeSecret,

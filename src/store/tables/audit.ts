@@ -55,6 +55,35 @@ export const audit = {
 				limit,
 			])
 		).map(toAuditEvent),
+	/**
+	 * A secret's successful uses grouped by workflow (null: outside any workflow), each with its
+	 * newest event, newest first; `environments` (when given) limits which uses count.
+	 */
+	usage: async (
+		x: SqlExecutor,
+		tenant: string,
+		secret: string,
+		environments: readonly string[],
+		limit: number,
+	) => {
+		const envs = environments.length
+			? ` AND (environment IS NULL OR environment IN (${environments.map(() => '?').join(', ')}))`
+			: '';
+		const groups = await x.all<{ uses: number | string; last_seq: number | string }>(
+			`SELECT workflow_id, count(*) AS uses, max(seq) AS last_seq FROM audit_events
+       WHERE tenant = ? AND secret = ? AND action = 'use' AND outcome = 'success'${envs}
+       GROUP BY workflow_id ORDER BY last_seq DESC LIMIT ?`,
+			[tenant, secret, ...environments, limit],
+		);
+		if (groups.length === 0) return [];
+		const seqs = groups.map((g) => Number(g.last_seq));
+		const rows = await x.all<AuditRow>(
+			`${SELECT_EVENTS} WHERE tenant = ? AND seq IN (${seqs.map(() => '?').join(', ')})`,
+			[tenant, ...seqs],
+		);
+		const bySeq = new Map(rows.map(toAuditEvent).map((e) => [e.seq, e]));
+		return groups.map((g) => ({ uses: Number(g.uses), last: bySeq.get(Number(g.last_seq))! }));
+	},
 	query: async (
 		x: SqlExecutor,
 		tenant: string,

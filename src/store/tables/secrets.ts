@@ -26,6 +26,35 @@ export interface SecretRow {
 	seal_key: string | null;
 }
 
+const SORT_COLUMNS = {
+	name: 's.name',
+	updatedAt: 's.updated_at',
+	createdAt: 's.created_at',
+} as const;
+
+/** Where a keyset page starts: after this name (and, sorted by a time, this time). */
+export interface PageKey {
+	name: string;
+	key?: string;
+}
+
+export interface PageFilter {
+	after?: PageKey;
+	prefix?: string;
+	search?: string;
+	tag?: string;
+	type?: string;
+	environment?: string;
+	/** live (default), all, or only the soft-deleted. */
+	deleted?: 'live' | 'all' | 'only';
+	/** Only secrets with a current version that expires at or before this time. */
+	expiresBefore?: string;
+	/** Only secrets whose policy rotates on an interval. */
+	rotating?: boolean;
+	sort?: string;
+	limit: number;
+}
+
 /** A secret's record (its values are in value_lines and versions), and `secret_tags`, its tag index. */
 export const secrets = {
 	byName: async (x: SqlExecutor, tenant: string, name: string) =>
@@ -136,31 +165,43 @@ export const secrets = {
 		await x.run('DELETE FROM secret_tags WHERE tenant = ? AND secret_id = ?', [tenant, id]);
 		await x.run('DELETE FROM secrets WHERE tenant = ? AND id = ?', [tenant, id]);
 	},
-	/** Keyset page ordered by name; the caller filters by token patterns and asks again if needed. */
-	page: (
-		x: SqlExecutor,
-		tenant: string,
-		f: {
-			after: string;
-			prefix?: string;
-			tag?: string;
-			type?: string;
-			environment?: string;
-			includeDeleted?: boolean;
-			limit: number;
-		},
-	) => {
-		const where = ['s.tenant = ?', 's.name > ?'];
-		const params: (string | number)[] = [tenant, f.after];
+	/**
+	 * A keyset page in the listing's order (by name, or by last change or creation with the name as
+	 * tie-break); the caller filters by token patterns and value states and asks again if needed.
+	 * Every column searched is in the sealed row, which is checked before it is returned.
+	 */
+	page: (x: SqlExecutor, tenant: string, f: PageFilter) => {
+		const where = ['s.tenant = ?'];
+		const params: (string | number)[] = [tenant];
+		const sort = f.sort ?? 'name';
+		const column = SORT_COLUMNS[sort.replace('-', '') as keyof typeof SORT_COLUMNS];
+		const desc = sort.startsWith('-');
+		if (f.after !== undefined && f.after.name !== '') {
+			if (column === 's.name') {
+				where.push(`s.name ${desc ? '<' : '>'} ?`);
+				params.push(f.after.name);
+			} else {
+				where.push(`(${column} ${desc ? '<' : '>'} ? OR (${column} = ? AND s.name > ?))`);
+				params.push(f.after.key ?? '', f.after.key ?? '', f.after.name);
+			}
+		}
 		if (f.prefix) {
 			where.push('substr(s.name, 1, ?) = ?');
 			params.push(f.prefix.length, f.prefix);
+		}
+		if (f.search) {
+			const like = `%${f.search.toLowerCase().replace(/[!%_]/g, '!$&')}%`;
+			where.push(
+				"(lower(s.name) LIKE ? ESCAPE '!' OR lower(s.description) LIKE ? ESCAPE '!' OR lower(s.tags) LIKE ? ESCAPE '!')",
+			);
+			params.push(like, like, like);
 		}
 		if (f.type) {
 			where.push('s.type = ?');
 			params.push(f.type);
 		}
-		if (!f.includeDeleted) where.push('s.deleted_at IS NULL');
+		if (f.deleted === 'only') where.push('s.deleted_at IS NOT NULL');
+		else if (f.deleted !== 'all') where.push('s.deleted_at IS NULL');
 		if (f.tag) {
 			where.push('EXISTS (SELECT 1 FROM secret_tags t WHERE t.secret_id = s.id AND t.tag = ?)');
 			params.push(f.tag);
@@ -171,11 +212,27 @@ export const secrets = {
 			);
 			params.push(f.environment);
 		}
+		// Narrowed here, decided by the caller from the checked rows: a current version's expiry, or a
+		// rotation policy with an interval.
+		if (f.expiresBefore) {
+			where.push(
+				`EXISTS (SELECT 1 FROM value_lines l JOIN versions v ON v.tenant = l.tenant AND v.secret_id = l.secret_id
+          AND v.environment = l.environment AND v.version = l.current_version
+          WHERE l.tenant = s.tenant AND l.secret_id = s.id AND v.expires_at IS NOT NULL AND v.expires_at <= ?)`,
+			);
+			params.push(f.expiresBefore);
+		}
+		if (f.rotating)
+			where.push("s.rotation_policy <> 'ON_DEMAND' AND s.rotation_interval_days IS NOT NULL");
 		params.push(f.limit);
+		const order =
+			column === 's.name'
+				? `s.name ${desc ? 'DESC' : 'ASC'}`
+				: `${column} ${desc ? 'DESC' : 'ASC'}, s.name ASC`;
 		return (
 			x
 				.all<SecretRow>(
-					`SELECT s.* FROM secrets s WHERE ${where.join(' AND ')} ORDER BY s.name LIMIT ?`,
+					`SELECT s.* FROM secrets s WHERE ${where.join(' AND ')} ORDER BY ${order} LIMIT ?`,
 					params,
 				)
 				.then((rows) => checkedAll(x, 'secrets', rows))
@@ -185,6 +242,13 @@ export const secrets = {
 					f.tag ? rows.filter((r) => (JSON.parse(r.tags) as string[]).includes(f.tag!)) : rows,
 				)
 		);
+	},
+	/** Where the next page of a listing in `sort` order starts after `row`. */
+	keyOf: (row: SecretRow, sort: string | undefined): PageKey => {
+		const column = SORT_COLUMNS[(sort ?? 'name').replace('-', '') as keyof typeof SORT_COLUMNS];
+		return column === 's.name'
+			? { name: row.name }
+			: { key: column === 's.updated_at' ? row.updated_at : row.created_at, name: row.name };
 	},
 	allLive: async (x: SqlExecutor, tenant: string) =>
 		checkedAll(
