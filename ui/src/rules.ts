@@ -16,7 +16,8 @@ export function rules(): Rules {
 
 /** The rule's message when `value` breaks it, else null. */
 export function check(rule: Pattern, value: string): string | null {
-	return new RegExp(rule.pattern).test(value) ? null : rule.message;
+	if (new RegExp(rule.pattern).test(value)) return null;
+	return rule.message.charAt(0).toUpperCase() + rule.message.slice(1);
 }
 
 /** Comma or newline separated text as a list, blanks dropped. */

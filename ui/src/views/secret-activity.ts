@@ -1,7 +1,7 @@
 /** A secret's change log (its audit events) and the workflows that use it: for audit:read only. */
 import { get, isAbort, secretPath } from '../api.js';
 import { el } from '../dom.js';
-import { emptyState, errorBox, loading } from '../components/feedback.js';
+import { errorBox, loading } from '../components/feedback.js';
 import { CursorPager } from '../components/pager.js';
 import { formatDateTime, fromNow } from '../format.js';
 import { can } from '../session.js';
@@ -127,9 +127,10 @@ export function usedBy(name: string, ctx: ViewContext): HTMLElement {
 								),
 							),
 						)
-					: emptyState(
-							'No workflow has used it yet.',
-							'Workflows show up here after their first use of the secret.',
+					: el(
+							'p',
+							{ class: 'muted', 'data-test': 'usedby-empty' },
+							'No workflow has used it yet. Workflows show up here after their first use of the secret.',
 						),
 			);
 		} catch (err) {

@@ -106,7 +106,8 @@ export function renderSecret(root: HTMLElement, ctx: ViewContext, name: string):
 				addEnv,
 			),
 			envs,
-			el('div', { class: 'grid-activity' }, log, usedBy(secret.name, ctx)),
+			usedBy(secret.name, ctx),
+			log,
 		);
 		if (intent === 'changelog' && !root.dataset.arrived) {
 			root.dataset.arrived = 'yes';

@@ -28,7 +28,7 @@ const SORTS: [string, string][] = [
 	['createdAt', 'Created (oldest)'],
 ];
 const STATUSES: [string, string][] = [
-	['', 'All'],
+	['', 'All statuses'],
 	['expiring', 'Expiring'],
 	['due', 'Due for rotation'],
 	['expired', 'Expired'],
