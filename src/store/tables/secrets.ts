@@ -215,12 +215,13 @@ export const secrets = {
 		// Narrowed here, decided by the caller from the checked rows: a current version's expiry, or a
 		// rotation policy with an interval.
 		if (f.expiresBefore) {
+			// From the tenant's lines (far fewer than its secrets when most have no value yet), once.
 			where.push(
-				`EXISTS (SELECT 1 FROM value_lines l JOIN versions v ON v.tenant = l.tenant AND v.secret_id = l.secret_id
-          AND v.environment = l.environment AND v.version = l.current_version
-          WHERE l.tenant = s.tenant AND l.secret_id = s.id AND v.expires_at IS NOT NULL AND v.expires_at <= ?)`,
+				`s.id IN (SELECT l.secret_id FROM value_lines l JOIN versions v ON v.tenant = l.tenant
+          AND v.secret_id = l.secret_id AND v.environment = l.environment AND v.version = l.current_version
+          WHERE l.tenant = ? AND v.expires_at IS NOT NULL AND v.expires_at <= ?)`,
 			);
-			params.push(f.expiresBefore);
+			params.push(tenant, f.expiresBefore);
 		}
 		if (f.rotating)
 			where.push("s.rotation_policy <> 'ON_DEMAND' AND s.rotation_interval_days IS NOT NULL");
