@@ -57,7 +57,7 @@ export function auditTable(
 							'data-outcome': e.outcome,
 						},
 						el('td', { class: 'nowrap' }, el('time', { datetime: e.time }, formatDateTime(e.time))),
-						el('td', null, e.actor),
+						el('td', { class: 'nowrap' }, e.actor),
 						el('td', null, el('code', { class: 'action' }, e.action)),
 						options.withSecret
 							? el(
@@ -69,7 +69,7 @@ export function auditTable(
 						el('td', null, e.environment ?? dash()),
 						el('td', { class: 'mono' }, e.version !== null ? `v${e.version}` : dash()),
 						el('td', null, badge(e.outcome, OUTCOME_KIND[e.outcome] ?? 'neutral')),
-						el('td', { class: 'cell-description' }, e.reason ?? dash()),
+						el('td', { class: 'cell-reason' }, e.reason ?? dash()),
 						el('td', null, workflow(e.workflowName, e.workflowId, e.node, e.destinationHost)),
 						el('td', { class: 'mono' }, e.executionId ?? dash()),
 					),

@@ -105,5 +105,11 @@ export function renderSignIn(
 			),
 		),
 	);
+	// Focus lands in the field, so the notice is read with it.
+	if (notice)
+		token.control.setAttribute(
+			'aria-describedby',
+			`signin-notice ${token.control.getAttribute('aria-describedby') ?? ''}`.trim(),
+		);
 	token.control.focus();
 }
