@@ -232,6 +232,7 @@ export async function startSuite(options: { env?: Record<string, string> } = {})
 		await server.close();
 		places.push(...(await storePlaces('store (closed)')));
 		places.push({ where: 'serve log', data: Buffer.from(logs.join('')) });
+		checkCoverage(places, revealed);
 		return scan(
 			values,
 			places,
@@ -269,13 +270,47 @@ export async function startSuite(options: { env?: Record<string, string> } = {})
 	};
 }
 
+/**
+ * A leak check that searched nothing proves nothing: every kind of place must have been there to
+ * search, and each value revealed on purpose must have been seen in its reveal answer (so the
+ * network recording works).
+ */
+function checkCoverage(places: readonly Place[], revealed: ReadonlySet<string>): void {
+	const kinds = [
+		'serve log',
+		'store (open)',
+		'store (closed)',
+		'Chromium profile',
+		'answer ',
+		'DOM of ',
+	];
+	const missing = kinds.filter(
+		(k) => !places.some((p) => p.where.startsWith(k) && p.data.length > 0),
+	);
+	if (missing.length)
+		throw new Error(`the leak check had nothing to search in: ${missing.join(', ')}`);
+	for (const value of revealed)
+		if (!places.some((p) => isRevealAnswer(p.url) && p.data.includes(value)))
+			throw new Error('a value revealed on purpose is in no recorded reveal answer');
+}
+
 /** `[data-test="x"]`, optionally with more selector after it. */
 export const sel = (hook: string, more = ''): string => `[data-test="${hook}"]${more}`;
 
-/** Signs in on the page with an access token, as a person pastes it, and waits for the list. */
+/**
+ * Signs in on the page with an access token, as a person pastes it (signing out first whoever is
+ * signed in), and waits for the signed-in layout.
+ */
 export async function signIn(page: Page, url: string, token: string): Promise<void> {
 	await page.goto(`${url}/`, { waitUntil: 'domcontentloaded' });
-	await page.waitForSelector(sel('signin-token'), { visible: true });
+	const first = await page.waitForSelector(`${sel('signin-token')}, ${sel('signout')}`, {
+		visible: true,
+	});
+	if (await first!.evaluate((e) => e.getAttribute('data-test') === 'signout')) {
+		await first!.click();
+		await page.waitForSelector(sel('signin-token'), { visible: true });
+	}
+	await first!.dispose();
 	await page.type(sel('signin-token'), token, { delay: 0 });
 	await page.click(sel('signin-submit'));
 	await page.waitForSelector(sel('signout'), { visible: true });

@@ -36,7 +36,7 @@ beforeAll(async () => {
 		token: s.tokens.admin,
 		body: { reason: `Reason ${PAYLOAD}` },
 	});
-	expect(rotated.status).toBe(200);
+	expect(rotated.status).toBe(201);
 	// A workflow using the secret, as n8n's runtime sends its context (percent-encoded headers).
 	const runtime = await s.mint('runtime', 'n8n-runtime');
 	const used = await s.api('POST', `/api/v1/secrets/${NAME}/resolve?env=production`, {
@@ -95,7 +95,8 @@ it("a description, an audit reason, a workflow and a node name on the secret's p
 	expect(usage).toContain(WORKFLOW_ID);
 	expect(usage).toContain('4711');
 	const use = await page.$eval(sel('changelog-row', '[data-action="use"]'), (r) => r.textContent);
-	expect(use).toContain('Workflow <script>');
+	expect(use).toContain('Workflow <img src=x');
+	expect(use).toContain('Node <img src=x');
 	expect(await checkPage(page, 'secret-usage')).toEqual([]);
 });
 
@@ -106,15 +107,23 @@ it('the audit page', async () => {
 	await expectInert('Workflow <img src=x');
 });
 
-it('the search box, echoed in the empty state', async () => {
+it('the search box: markup is searched for as text, and echoed as text in the empty state', async () => {
 	await page.goto(`${s.url}/#/secrets`);
 	await page.waitForSelector(sel('search'), { visible: true });
 	await page.type(sel('search'), PAYLOAD);
+	await page.waitForFunction(
+		(name: string) =>
+			Array.from(document.querySelectorAll('[data-test="secret-row"]'))
+				.map((r) => r.getAttribute('data-name'))
+				.join() === name,
+		{},
+		NAME,
+	);
+	await page.type(sel('search'), ' nothing like it');
 	await page.waitForSelector(sel('empty'), { visible: true });
-	await expectInert('<svg onload=');
-	await page.$eval(sel('search'), (e) => ((e as HTMLInputElement).value = ''));
-	await page.type(sel('search'), ' ');
-	await page.keyboard.press('Backspace');
+	await expectInert('<svg onload="window.__xss=3"> nothing like it');
+	await page.click(sel('clear-search'));
+	await page.waitForSelector(sel('secret-row'), { visible: true });
 });
 
 it("the URL's hash (a route that does not exist)", async () => {
