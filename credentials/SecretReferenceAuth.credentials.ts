@@ -27,8 +27,8 @@ export class SecretReferenceAuth implements ICredentialType {
 			name: 'connection',
 			type: 'options',
 			options: [
-				{ name: 'Embedded (Store on This N8n Host)', value: 'embedded' },
-				{ name: 'Remote (N8n-Secrets Serve)', value: 'remote' },
+				{ name: 'Embedded (Store on This n8n Host)', value: 'embedded' },
+				{ name: 'Remote (n8n-secrets serve)', value: 'remote' },
 			],
 			default: 'embedded',
 		},
@@ -37,6 +37,9 @@ export class SecretReferenceAuth implements ICredentialType {
 			name: 'url',
 			type: 'string',
 			default: '',
+			placeholder: 'https://secrets.internal:8200',
+			hint: 'Where n8n-secrets serve listens',
+			required: true,
 			displayOptions: { show: { connection: ['remote'] } },
 		},
 		{
@@ -46,8 +49,7 @@ export class SecretReferenceAuth implements ICredentialType {
 			typeOptions: { password: true },
 			default: '',
 			required: true,
-			description: 'A token with the "user" role (it may use secrets in requests, never see them)',
-			hint: 'Embedded: a "user" token. Remote: a "runtime" token (n8n itself sends this request, so the value must reach n8n; give that role to n8n hosts only).',
+			hint: 'Create one on the Secrets page (Tokens) or with "n8n-secrets token create". Embedded: a "user" token (it may use secrets in requests, never see them). Remote: a "runtime" token (n8n itself sends this request, so the value must reach n8n; give that role to n8n hosts only).',
 		},
 		{
 			displayName: 'Environment',
@@ -55,6 +57,7 @@ export class SecretReferenceAuth implements ICredentialType {
 			type: 'string',
 			default: 'production',
 			required: true,
+			hint: 'Which value of each secret this credential sends',
 		},
 		{
 			displayName: 'Send As',
@@ -86,10 +89,10 @@ export class SecretReferenceAuth implements ICredentialType {
 			displayName: 'Value',
 			name: 'reference',
 			type: 'string',
-			default: '[[secret:my-api-key]]',
+			default: '',
 			placeholder: '[[secret:stripe-key]]',
-			description:
-				'Text with secret references, e.g. [[secret:stripe-key]] or Token [[secret:api-key]]. Pinned versions: [[secret:name@previous]], [[secret:name#3]].',
+			required: true,
+			hint: 'Text with secret references, e.g. [[secret:stripe-key]] or Token [[secret:api-key]]. Pinned versions: [[secret:name@previous]], [[secret:name#3]]. Saving tests that every reference resolves.',
 			displayOptions: { show: { placement: ['bearer', 'header', 'query'] } },
 		},
 		{
@@ -98,14 +101,17 @@ export class SecretReferenceAuth implements ICredentialType {
 			type: 'string',
 			default: '',
 			placeholder: 'app or [[secret:db-user]]',
+			hint: 'A user name, or a reference to one',
 			displayOptions: { show: { placement: ['basic'] } },
 		},
 		{
 			displayName: 'Password Reference',
 			name: 'passReference',
 			type: 'string',
-			default: '[[secret:my-password]]',
+			default: '',
 			placeholder: '[[secret:db-password]]',
+			required: true,
+			hint: 'A reference to the password, e.g. [[secret:db-password]]',
 			displayOptions: { show: { placement: ['basic'] } },
 		},
 	];

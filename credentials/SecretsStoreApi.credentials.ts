@@ -19,15 +19,15 @@ export class SecretsStoreApi implements ICredentialType {
 			type: 'options',
 			options: [
 				{
-					name: 'Embedded (Store on This N8n Host)',
+					name: 'Embedded (Store on This n8n Host)',
 					value: 'embedded',
 					description: 'The store file of this n8n host, opened with its N8N_SECRETS_MASTER_KEY',
 				},
 				{
-					name: 'Remote (N8n-Secrets Serve)',
+					name: 'Remote (n8n-secrets serve)',
 					value: 'remote',
 					description:
-						'A secrets server (`n8n-secrets serve`) reached over HTTPS; the master key stays on that server',
+						'A secrets server (n8n-secrets serve) reached over HTTPS; the master key stays on that server',
 				},
 			],
 			default: 'embedded',
@@ -38,8 +38,7 @@ export class SecretsStoreApi implements ICredentialType {
 			type: 'string',
 			default: '',
 			placeholder: 'https://secrets.internal:8200',
-			description:
-				'Where `n8n-secrets serve` listens. Secret HTTP Request sends its requests through the server (relay), so values never reach n8n.',
+			hint: 'Where n8n-secrets serve listens. Secret HTTP Request sends its requests through the server (relay), so values never reach n8n.',
 			required: true,
 			displayOptions: { show: { connection: ['remote'] } },
 		},
@@ -50,8 +49,7 @@ export class SecretsStoreApi implements ICredentialType {
 			typeOptions: { password: true },
 			default: '',
 			required: true,
-			description:
-				'A token from `n8n-secrets token create`. Its role decides what workflows may do: "user" to send secrets in requests, "operator" to rotate them, "revealer" to output them.',
+			hint: 'Create one on the Secrets page (Tokens) or with "n8n-secrets token create". Its role decides what workflows may do: "user" to send secrets in requests, "operator" to rotate them, "revealer" to output them.',
 		},
 		{
 			displayName: 'Environment',
@@ -59,8 +57,7 @@ export class SecretsStoreApi implements ICredentialType {
 			type: 'string',
 			default: 'production',
 			required: true,
-			description:
-				'Which value of each secret this credential gets. Give staging and production their own credential; workflows stay the same.',
+			hint: 'Which value of each secret this credential gets. Give staging and production their own credential; workflows stay the same.',
 		},
 	];
 }

@@ -28,6 +28,9 @@ export class SecretHttpRequest implements INodeType {
 		subtitle: '={{$parameter["method"] + ": " + $parameter["url"]}}',
 		description:
 			'Call an API with secrets referenced by name ([[secret:stripe-key]]); the values never enter workflow data',
+		// The package has no public home yet: n8n's page on installing and updating community nodes.
+		documentationUrl:
+			'https://docs.n8n.io/integrations/community-nodes/installation-and-management/',
 		defaults: { name: 'Secret HTTP Request' },
 		usableAsTool: true,
 		inputs: [NodeConnectionTypes.Main],

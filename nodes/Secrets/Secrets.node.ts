@@ -15,6 +15,9 @@ export class Secrets extends VersionedNodeType {
 			group: ['transform'],
 			subtitle: '={{$parameter["operation"] + ": " + $parameter["resource"]}}',
 			description: 'Manage secrets by name: create, rotate, roll back, audit and issue tokens',
+			// The package has no public home yet: n8n's page on installing and updating community nodes.
+			documentationUrl:
+				'https://docs.n8n.io/integrations/community-nodes/installation-and-management/',
 			defaultVersion: 1,
 		};
 		const nodeVersions: IVersionedNodeType['nodeVersions'] = { 1: new SecretsV1(baseDescription) };

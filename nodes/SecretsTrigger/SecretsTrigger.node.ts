@@ -20,6 +20,9 @@ export class SecretsTrigger implements INodeType {
 		subtitle: '={{$parameter["event"]}}',
 		description:
 			'Starts a workflow when secrets near expiry, fall due for rotation or for a rotation reminder, change, or are denied',
+		// The package has no public home yet: n8n's page on installing and updating community nodes.
+		documentationUrl:
+			'https://docs.n8n.io/integrations/community-nodes/installation-and-management/',
 		defaults: { name: 'Secrets Trigger' },
 		polling: true,
 		inputs: [],
