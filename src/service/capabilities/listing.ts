@@ -82,26 +82,31 @@ const listSecrets: Impl<'listSecrets'> = async (c, { p, i }, x) => {
 	// Rows the SQL cannot decide (token patterns, a state of the values) are skipped here: read in
 	// larger batches then, so a rare state does not cost a round trip per row.
 	const batchSize = i.status && i.status !== 'deleted' ? Math.max(i.limit + 1, 500) : i.limit + 1;
+	// Without a state filter, the lines of the page's rows are read once at the end, whatever was skipped.
+	const judged = i.status !== undefined && i.status !== 'deleted';
+	const rows: SecretRow[] = [];
 	const items: SecretMetadata[] = [];
-	let last: SecretRow | undefined;
 	let after = parseCursor(i.cursor, i.sort);
 	let more = false;
 	for (;;) {
 		const batch = await secrets.page(x, p.tenant, { ...filter, after, limit: batchSize });
 		const allowed = batch.filter((row) => secretAllowed(p, row.name));
-		const shown = await metadataOf(x, allowed, p);
+		const shown = judged ? await metadataOf(x, allowed, p) : undefined;
 		for (let k = 0; k < allowed.length && !more; k++) {
-			if (!inStatus(shown[k], i.status, i.environment, nowMs)) continue;
-			if (items.length === i.limit) more = true;
+			if (shown && !inStatus(shown[k], i.status, i.environment, nowMs)) continue;
+			if (rows.length === i.limit) more = true;
 			else {
-				items.push(shown[k]);
-				last = allowed[k];
+				rows.push(allowed[k]);
+				if (shown) items.push(shown[k]);
 			}
 		}
 		if (more || batch.length < batchSize) break;
 		after = secrets.keyOf(batch[batch.length - 1], i.sort);
 	}
-	return more && last ? { items, nextCursor: cursorOf(secrets.keyOf(last, i.sort)) } : { items };
+	const page = judged ? items : await metadataOf(x, rows, p);
+	return more
+		? { items: page, nextCursor: cursorOf(secrets.keyOf(rows[rows.length - 1], i.sort)) }
+		: { items: page };
 };
 
 export const LISTING = { listSecrets };
