@@ -55,13 +55,15 @@ export function actionMenu(label: string, items: MenuItem[], test = 'row-menu'):
 	const onScroll = () => close(false);
 	function close(focusButton: boolean): void {
 		if (menu.hidden) return;
+		// Focus inside the menu would fall to <body> when it hides: it goes back to the button.
+		const hadFocus = menu.contains(document.activeElement);
 		menu.hidden = true;
 		trigger.setAttribute('aria-expanded', 'false');
 		document.removeEventListener('mousedown', onOutside, true);
 		window.removeEventListener('scroll', onScroll, true);
 		window.removeEventListener('resize', onScroll);
 		if (openMenu?.close === close) openMenu = null;
-		if (focusButton) trigger.focus();
+		if (focusButton || hadFocus) trigger.focus();
 	}
 	function open(): void {
 		openMenu?.close(false);

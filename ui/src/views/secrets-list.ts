@@ -5,10 +5,9 @@
 import { get, isAbort } from '../api.js';
 import { add, button, el, icon } from '../dom.js';
 import { actionMenu, type MenuItem } from '../components/menu.js';
-import { badge, emptyState, errorBox, loading } from '../components/feedback.js';
+import { emptyState, errorBox, loading } from '../components/feedback.js';
 import { selectInput } from '../components/fields.js';
 import { CursorPager } from '../components/pager.js';
-import { formatDateTime, fromNow, secretStatus } from '../format.js';
 import { hrefOf, navigate, setIntent } from '../router.js';
 import { rules, typeLabel } from '../rules.js';
 import { can, who } from '../session.js';
@@ -17,6 +16,7 @@ import { type ViewContext, pageHeader } from '../view.js';
 import { openEditSecret } from './secret-edit.js';
 import { deleteSecretDialog, restoreSecret } from './secret-actions.js';
 import { openNewSecret } from './new-secret.js';
+import { secretsTable } from './secrets-table.js';
 
 const PAGE_SIZE = 25;
 const SORTS: [string, string][] = [
@@ -47,7 +47,7 @@ export function renderSecretsList(root: HTMLElement, ctx: ViewContext): void {
 	const search = el('input', {
 		type: 'search',
 		class: 'input search-input',
-		placeholder: 'Search by name, description or tag',
+		placeholder: 'Search name, description, tag',
 		'aria-label': 'Search secrets',
 		'data-test': 'search',
 		value: state.search,
@@ -126,7 +126,9 @@ export function renderSecretsList(root: HTMLElement, ctx: ViewContext): void {
 				page.items.flatMap((s) => s.environments.map((l) => l.environment)),
 			);
 			results.replaceChildren(
-				page.items.length ? table(page.items) : empty(),
+				page.items.length
+					? secretsTable(page.items, { sort: state.sort, setSort, menu: rowMenu })
+					: empty(),
 				state.pager.render(page.nextCursor, load, 'Secrets pages'),
 			);
 		} catch (err) {
@@ -137,6 +139,8 @@ export function renderSecretsList(root: HTMLElement, ctx: ViewContext): void {
 	}
 
 	function refilter(): void {
+		for (const b of summary.querySelectorAll<HTMLElement>('[data-status-filter]'))
+			b.setAttribute('aria-pressed', String(b.dataset.statusFilter === state.status));
 		state.pager.reset();
 		void load();
 	}
@@ -173,103 +177,6 @@ export function renderSecretsList(root: HTMLElement, ctx: ViewContext): void {
 		refilter();
 	}
 
-	function sortHeader(label: string, field: string, firstDescending: boolean): HTMLElement {
-		const active = state.sort === field || state.sort === `-${field}`;
-		const descending = state.sort === `-${field}`;
-		const next = active
-			? descending
-				? field
-				: `-${field}`
-			: firstDescending
-				? `-${field}`
-				: field;
-		const b = el(
-			'button',
-			{ type: 'button', class: 'th-sort', 'data-test': `sort-${field}` },
-			label,
-			el(
-				'span',
-				{ class: 'sort-mark', 'aria-hidden': 'true' },
-				active ? (descending ? '↓' : '↑') : '↕',
-			),
-		);
-		b.addEventListener('click', () => setSort(next));
-		return el(
-			'th',
-			{ scope: 'col', 'aria-sort': active ? (descending ? 'descending' : 'ascending') : null },
-			b,
-		);
-	}
-
-	function table(items: SecretMetadata[]): HTMLElement {
-		return el(
-			'div',
-			{ class: 'table-wrap' },
-			el(
-				'table',
-				{ class: 'table', 'data-test': 'secrets-table' },
-				el('caption', { class: 'sr-only' }, 'Secrets'),
-				el(
-					'thead',
-					null,
-					el(
-						'tr',
-						null,
-						sortHeader('Name', 'name', false),
-						el('th', { scope: 'col' }, 'Description'),
-						el('th', { scope: 'col' }, 'Type'),
-						el('th', { scope: 'col' }, 'Environments'),
-						sortHeader('Last updated', 'updatedAt', true),
-						sortHeader('Created', 'createdAt', true),
-						el('th', { scope: 'col' }, 'Status'),
-						el('th', { scope: 'col' }, el('span', { class: 'sr-only' }, 'Actions')),
-					),
-				),
-				el('tbody', null, items.map(row)),
-			),
-		);
-	}
-
-	function row(s: SecretMetadata): HTMLElement {
-		return el(
-			'tr',
-			{ 'data-test': 'secret-row', 'data-name': s.name, class: s.deletedAt ? 'row-deleted' : null },
-			el(
-				'td',
-				{ class: 'cell-name' },
-				el('a', { href: hrefOf.secret(s.name), class: 'secret-link' }, s.name),
-				s.tags.length
-					? el(
-							'div',
-							{ class: 'tags' },
-							s.tags.map((t) => el('span', { class: 'tag' }, t)),
-						)
-					: null,
-			),
-			el(
-				'td',
-				{ class: 'cell-description' },
-				s.description
-					? el('span', { class: 'clamp' }, s.description)
-					: el('span', { class: 'muted' }, '—'),
-			),
-			el('td', { class: 'nowrap' }, typeLabel(s.type)),
-			el('td', null, envChips(s)),
-			el('td', { class: 'nowrap' }, when(s.updatedAt, s.updatedBy)),
-			el('td', { class: 'nowrap' }, when(s.createdAt, s.createdBy)),
-			el(
-				'td',
-				null,
-				el(
-					'div',
-					{ class: 'badges' },
-					secretStatus(s).map((st) => badge(st.text, st.kind, { 'data-status': st.kind })),
-				),
-			),
-			el('td', { class: 'cell-actions' }, rowMenu(s)),
-		);
-	}
-
 	function rowMenu(s: SecretMetadata): HTMLElement {
 		const items: MenuItem[] = [
 			{
@@ -284,7 +191,7 @@ export function renderSecretsList(root: HTMLElement, ctx: ViewContext): void {
 				label: 'Edit',
 				icon: 'edit',
 				test: 'row-edit',
-				run: () => openEditSecret(s, () => void load()),
+				run: () => openEditSecret(s, reloadAll),
 			});
 		if (can('audit:read'))
 			items.push({
@@ -303,14 +210,14 @@ export function renderSecretsList(root: HTMLElement, ctx: ViewContext): void {
 							label: 'Restore',
 							icon: 'restore',
 							test: 'row-restore',
-							run: () => void restoreSecret(s.name).then(load),
+							run: () => void restoreSecret(s.name).then(reloadAll),
 						}
 					: {
 							label: 'Delete',
 							icon: 'trash',
 							danger: true,
 							test: 'row-delete',
-							run: () => void deleteSecretDialog(s).then((ok) => (ok ? load() : undefined)),
+							run: () => void deleteSecretDialog(s).then((ok) => (ok ? reloadAll() : undefined)),
 						},
 			);
 		return actionMenu(`Actions for ${s.name}`, items);
@@ -361,6 +268,7 @@ export function renderSecretsList(root: HTMLElement, ctx: ViewContext): void {
 						class: `summary-chip summary-${kind}`,
 						'data-test': `summary-${status || 'all'}`,
 						'aria-pressed': String(state.status === status),
+						'data-status-filter': status,
 					},
 					el('strong', null, String(count)),
 					` ${label}`,
@@ -384,45 +292,13 @@ export function renderSecretsList(root: HTMLElement, ctx: ViewContext): void {
 		}
 	}
 
-	void loadSummary();
-	void load();
-}
+	/** After a change: the page and the counts above it. */
+	function reloadAll(): void {
+		void loadSummary();
+		void load();
+	}
 
-function when(iso: string, by: string): HTMLElement {
-	return el(
-		'span',
-		null,
-		el('time', { datetime: iso, title: formatDateTime(iso) }, fromNow(iso)),
-		el('span', { class: 'by' }, by),
-	);
-}
-
-function envChips(s: SecretMetadata): HTMLElement {
-	if (!s.environments.length) return el('span', { class: 'muted' }, 'No value yet');
-	return el(
-		'div',
-		{ class: 'chips' },
-		s.environments.map((line) =>
-			el(
-				'span',
-				{ class: 'env-chip', 'data-env': line.environment },
-				line.environment === '*' ? 'all environments' : line.environment,
-				' ',
-				el(
-					'span',
-					{ class: 'env-version' },
-					line.currentVersion === null ? 'no current' : `v${line.currentVersion}`,
-				),
-				line.pendingVersion !== null
-					? el(
-							'span',
-							{ class: 'env-pending', title: `Pending v${line.pendingVersion}` },
-							' +pending',
-						)
-					: null,
-			),
-		),
-	);
+	reloadAll();
 }
 
 /** Adds environment names to the filter's options, sorted, keeping the selection. */
