@@ -44,7 +44,8 @@ function showSignIn(notice: string | null): void {
 	clearToasts();
 	document.title = 'Sign in · n8n Secrets';
 	renderSignIn(app, notice, () => {
-		firstView = true;
+		// The sign-in form (and the focus in it) is gone: focus goes to the first page's heading.
+		firstView = false;
 		showShell();
 	});
 }

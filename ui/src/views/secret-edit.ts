@@ -5,6 +5,7 @@ import { errorBox, toast } from '../components/feedback.js';
 import { field, textArea, textInput, validateAsYouType } from '../components/fields.js';
 import { openModal } from '../components/modal.js';
 import { listOf, policyLabel, rules } from '../rules.js';
+import { can } from '../session.js';
 import type { SecretMetadata } from '../types.js';
 import { checkList } from './new-secret.js';
 import { rotationFields } from './rotation-fields.js';
@@ -39,17 +40,22 @@ export function openEditSecret(
 			hint: 'Comma separated.',
 		},
 	);
+	// Rebinding a secret is as good as reading it: without secrets:reveal the hosts are read-only.
+	const mayRebind = can('secrets:reveal');
 	const hosts = field(
 		'Allowed hosts',
 		textInput({
 			autocomplete: 'off',
 			spellcheck: 'false',
 			value: secret.allowedHosts.join(', '),
+			readonly: !mayRebind,
 			'data-test': 'edit-hosts',
 		}),
 		{
 			optional: true,
-			hint: 'Comma separated. Changing them needs the secrets:reveal permission as well: deciding where a value may go is as good as reading it.',
+			hint: mayRebind
+				? 'Comma separated. The value may only be sent to these hosts. Empty: not bound.'
+				: 'Changing them needs the "secrets:reveal" permission as well (revealer or admin role): deciding where a value may go is as good as reading it.',
 		},
 	);
 	const rotation = rotationFields(r.rotationPolicies, policyLabel, {

@@ -195,6 +195,9 @@ function details(secret: SecretMetadata): HTMLElement {
 			fact('Reference', el('span', { class: 'inline' }, refCode, copyRef)),
 			fact('Tags', list(secret.tags, 'none')),
 			fact('Allowed hosts', list(secret.allowedHosts, 'not bound: any destination')),
+			secret.allowedConsumers.length
+				? fact('Allowed consumers', list(secret.allowedConsumers, ''))
+				: null,
 			fact(
 				'Rotation',
 				rotation,
