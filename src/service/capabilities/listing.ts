@@ -77,11 +77,18 @@ const listSecrets: Impl<'listSecrets'> = async (c, { p, i }, x) => {
 				: i.status === 'expiring'
 					? new Date(nowMs + EXPIRING_DAYS * DAY_MS).toISOString()
 					: undefined,
-		rotating: i.status === 'due',
+		expiresAfter: i.status === 'expiring' ? new Date(nowMs).toISOString() : undefined,
+		writtenBefore:
+			i.status === 'due'
+				? (await secrets.rotationIntervals(x, p.tenant)).map((days) => ({
+						days,
+						before: new Date(nowMs - days * DAY_MS).toISOString(),
+					}))
+				: undefined,
 	};
-	// Rows the SQL cannot decide (token patterns, a state of the values) are skipped here: read in
-	// larger batches then, so a rare state does not cost a round trip per row.
-	const batchSize = i.status && i.status !== 'deleted' ? Math.max(i.limit + 1, 500) : i.limit + 1;
+	// The SQL narrows to the state asked for; what it cannot decide (token patterns, environments the
+	// token may not see) is skipped here, batch by batch.
+	const batchSize = i.limit + 1;
 	// Without a state filter, the lines of the page's rows are read once at the end, whatever was skipped.
 	const judged = i.status !== undefined && i.status !== 'deleted';
 	const rows: SecretRow[] = [];

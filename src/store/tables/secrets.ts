@@ -49,8 +49,13 @@ export interface PageFilter {
 	deleted?: 'live' | 'all' | 'only';
 	/** Only secrets with a current version that expires at or before this time. */
 	expiresBefore?: string;
-	/** Only secrets whose policy rotates on an interval. */
-	rotating?: boolean;
+	/** …and after this time (not yet expired). */
+	expiresAfter?: string;
+	/**
+	 * Only secrets due for rotation: a current version written at or before `before` for a secret
+	 * whose rotation interval is `days` (one entry per interval the tenant uses).
+	 */
+	writtenBefore?: { days: number; before: string }[];
 	sort?: string;
 	limit: number;
 }
@@ -214,17 +219,25 @@ export const secrets = {
 		}
 		// Narrowed here, decided by the caller from the checked rows: a current version's expiry, or a
 		// rotation policy with an interval.
+		// A state of the values: the candidates come from the tenant's lines (far fewer than its secrets
+		// when few are in that state) and drive the read; the caller decides from the checked rows.
+		let from = 'secrets s';
+		const current = `value_lines l JOIN versions v ON v.tenant = l.tenant AND v.secret_id = l.secret_id
+          AND v.environment = l.environment AND v.version = l.current_version`;
 		if (f.expiresBefore) {
-			// From the tenant's lines (far fewer than its secrets when most have no value yet), once.
-			where.push(
-				`s.id IN (SELECT l.secret_id FROM value_lines l JOIN versions v ON v.tenant = l.tenant
-          AND v.secret_id = l.secret_id AND v.environment = l.environment AND v.version = l.current_version
-          WHERE l.tenant = ? AND v.expires_at IS NOT NULL AND v.expires_at <= ?)`,
-			);
-			params.push(tenant, f.expiresBefore);
+			from = `(SELECT DISTINCT l.secret_id AS id FROM ${current}
+          WHERE l.tenant = ? AND v.expires_at IS NOT NULL AND v.expires_at <= ? AND v.expires_at > ?) c
+          CROSS JOIN secrets s`;
+			where.unshift('s.id = c.id');
+			params.unshift(tenant, f.expiresBefore, f.expiresAfter ?? '');
+		} else if (f.writtenBefore) {
+			const due = f.writtenBefore.map(() => '(r.rotation_interval_days = ? AND v.created_at <= ?)');
+			from = `(SELECT DISTINCT l.secret_id AS id FROM ${current} JOIN secrets r ON r.id = l.secret_id
+          WHERE l.tenant = ? AND r.rotation_policy <> 'ON_DEMAND' AND (${due.join(' OR ') || 'FALSE'})) c
+          CROSS JOIN secrets s`;
+			where.unshift('s.id = c.id');
+			params.unshift(tenant, ...f.writtenBefore.flatMap((w) => [w.days, w.before]));
 		}
-		if (f.rotating)
-			where.push("s.rotation_policy <> 'ON_DEMAND' AND s.rotation_interval_days IS NOT NULL");
 		params.push(f.limit);
 		const order =
 			column === 's.name'
@@ -233,7 +246,7 @@ export const secrets = {
 		return (
 			x
 				.all<SecretRow>(
-					`SELECT s.* FROM secrets s WHERE ${where.join(' AND ')} ORDER BY ${order} LIMIT ?`,
+					`SELECT s.* FROM ${from} WHERE ${where.join(' AND ')} ORDER BY ${order} LIMIT ?`,
 					params,
 				)
 				.then((rows) => checkedAll(x, 'secrets', rows))
@@ -244,6 +257,15 @@ export const secrets = {
 				)
 		);
 	},
+	/** The rotation intervals the tenant's secrets use (to list those due, one threshold each). */
+	rotationIntervals: async (x: SqlExecutor, tenant: string) =>
+		(
+			await x.all<{ days: number | string }>(
+				`SELECT DISTINCT rotation_interval_days AS days FROM secrets
+         WHERE tenant = ? AND rotation_interval_days IS NOT NULL AND rotation_policy <> 'ON_DEMAND'`,
+				[tenant],
+			)
+		).map((r) => Number(r.days)),
 	/** Where the next page of a listing in `sort` order starts after `row`. */
 	keyOf: (row: SecretRow, sort: string | undefined): PageKey => {
 		const column = SORT_COLUMNS[(sort ?? 'name').replace('-', '') as keyof typeof SORT_COLUMNS];
