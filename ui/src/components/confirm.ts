@@ -17,7 +17,7 @@ export interface ConfirmOptions {
 	/** Ask for an optional reason, recorded in the audit trail. */
 	reason?: boolean;
 	/** The button stays disabled until this exact text is typed (purge: the secret's name). */
-	requireText?: { label: string; expected: string; test: string };
+	requireText?: { label: Child; expected: string; test: string };
 	/** What confirming does; the dialog closes when it resolves and shows its error when it throws. */
 	action: (reason: string | undefined) => Promise<void>;
 }

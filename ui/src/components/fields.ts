@@ -11,7 +11,7 @@ export interface Field<T extends Control> {
 }
 
 export function field<T extends Control>(
-	label: string,
+	label: Child,
 	control: T,
 	options: { hint?: Child; optional?: boolean; className?: string } = {},
 ): Field<T> {

@@ -52,7 +52,11 @@ export function purgeSecretDialog(name: string): Promise<boolean> {
 		],
 		confirmLabel: 'Purge for good',
 		danger: true,
-		requireText: { label: `Type ${name} to confirm`, expected: name, test: 'purge-confirm-name' },
+		requireText: {
+			label: ['Type ', el('code', null, name), ' to confirm'],
+			expected: name,
+			test: 'purge-confirm-name',
+		},
 		action: async () => {
 			await post(secretPath(name, '/purge'));
 			toast(`Purged ${name}.`);
