@@ -31,6 +31,8 @@ export type RoleName = (typeof ROLE_NAMES)[number];
 /** What one page saw: its network answers, the URLs it asked for, its console errors. */
 export interface Recording {
 	answers: Place[];
+	/** Answers whose body could not be read (a redirect, a page closed mid-answer). */
+	unreadable: string[];
 	urls: string[];
 	consoleErrors: string[];
 	pending: Promise<unknown>[];
@@ -180,15 +182,21 @@ export async function startSuite(options: { env?: Record<string, string> } = {})
 			? await (await browser.createBrowserContext()).newPage()
 			: await browser.newPage();
 		await page.setViewport({ width: 1366, height: 900 });
-		const rec: Recording = { answers: [], urls: [], consoleErrors: [], pending: [] };
+		const rec: Recording = {
+			answers: [],
+			unreadable: [],
+			urls: [],
+			consoleErrors: [],
+			pending: [],
+		};
 		recordings.push(rec);
 		page.on('request', (req) => rec.urls.push(req.url()));
 		page.on('response', (res) => {
 			const url = res.url();
 			rec.pending.push(
-				res.buffer().then(
+				within(10_000, res.buffer()).then(
 					(data) => rec.answers.push({ where: `answer ${res.status()} ${url}`, data, url }),
-					() => undefined,
+					() => rec.unreadable.push(url),
 				),
 			);
 		});
@@ -214,10 +222,13 @@ export async function startSuite(options: { env?: Record<string, string> } = {})
 		await harvest();
 		const places: Place[] = [];
 		for (const page of await browser.pages()) {
-			const html = await page.content();
+			const html = await within(10_000, page.content());
 			// What a form control holds is not in the markup; a value left in a field counts too.
-			const fields = (await page.evaluate(
-				"Array.from(document.querySelectorAll('input, textarea, select')).map((e) => e.value).join('\\n')",
+			const fields = (await within(
+				10_000,
+				page.evaluate(
+					"Array.from(document.querySelectorAll('input, textarea, select')).map((e) => e.value).join('\\n')",
+				),
 			)) as string;
 			places.push({ where: `DOM of ${page.url()}`, data: Buffer.from(`${html}\n${fields}`) });
 		}
@@ -232,7 +243,11 @@ export async function startSuite(options: { env?: Record<string, string> } = {})
 		await server.close();
 		places.push(...(await storePlaces('store (closed)')));
 		places.push({ where: 'serve log', data: Buffer.from(logs.join('')) });
-		checkCoverage(places, revealed);
+		checkCoverage(
+			places,
+			revealed,
+			recordings.flatMap((r) => r.unreadable),
+		);
 		return scan(
 			values,
 			places,
@@ -270,12 +285,29 @@ export async function startSuite(options: { env?: Record<string, string> } = {})
 	};
 }
 
+/** A promise that gives up after `ms`: a stuck step fails with its name instead of hanging. */
+function within<T>(ms: number, promise: Promise<T>): Promise<T> {
+	let timer: NodeJS.Timeout | undefined;
+	return Promise.race([
+		promise,
+		new Promise<never>((_, reject) => {
+			timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+		}),
+	]).finally(() => clearTimeout(timer));
+}
+
 /**
  * A leak check that searched nothing proves nothing: every kind of place must have been there to
  * search, and each value revealed on purpose must have been seen in its reveal answer (so the
  * network recording works).
  */
-function checkCoverage(places: readonly Place[], revealed: ReadonlySet<string>): void {
+function checkCoverage(
+	places: readonly Place[],
+	revealed: ReadonlySet<string>,
+	unreadable: readonly string[],
+): void {
+	const api = unreadable.filter((u) => new URL(u).pathname.startsWith('/api/'));
+	if (api.length) throw new Error(`the leak check could not read these answers: ${api.join(', ')}`);
 	const kinds = [
 		'serve log',
 		'store (open)',
@@ -292,58 +324,4 @@ function checkCoverage(places: readonly Place[], revealed: ReadonlySet<string>):
 	for (const value of revealed)
 		if (!places.some((p) => isRevealAnswer(p.url) && p.data.includes(value)))
 			throw new Error('a value revealed on purpose is in no recorded reveal answer');
-}
-
-/** `[data-test="x"]`, optionally with more selector after it. */
-export const sel = (hook: string, more = ''): string => `[data-test="${hook}"]${more}`;
-
-/**
- * Signs in on the page with an access token, as a person pastes it (signing out first whoever is
- * signed in), and waits for the signed-in layout.
- */
-export async function signIn(page: Page, url: string, token: string): Promise<void> {
-	await page.goto(`${url}/`, { waitUntil: 'domcontentloaded' });
-	const first = await page.waitForSelector(`${sel('signin-token')}, ${sel('signout')}`, {
-		visible: true,
-	});
-	if (await first!.evaluate((e) => e.getAttribute('data-test') === 'signout')) {
-		await first!.click();
-		await page.waitForSelector(sel('signin-token'), { visible: true });
-	}
-	await first!.dispose();
-	await page.type(sel('signin-token'), token, { delay: 0 });
-	await page.click(sel('signin-submit'));
-	await page.waitForSelector(sel('signout'), { visible: true });
-}
-
-/** The text of every element matching a selector. */
-export async function texts(page: Page, selector: string): Promise<string[]> {
-	return page.$$eval(selector, (els) => els.map((e) => (e.textContent ?? '').trim()));
-}
-
-/** Whether the page offers an action: present, visible and enabled (hidden or disabled is not offered). */
-export async function offered(page: Page, selector: string): Promise<boolean> {
-	const handle = await page.$(selector);
-	if (!handle) return false;
-	const state = await handle.evaluate((e) => ({
-		visible: (e as unknown as { checkVisibility(): boolean }).checkVisibility(),
-		disabled:
-			(e as unknown as { disabled?: boolean }).disabled === true ||
-			e.getAttribute('aria-disabled') === 'true',
-	}));
-	await handle.dispose();
-	return state.visible && !state.disabled;
-}
-
-/** Waits until no element matches (an element removed, not only hidden). */
-export async function waitGone(page: Page, selector: string, timeout = 10_000): Promise<void> {
-	await page.waitForFunction((s: string) => !document.querySelector(s), { timeout }, selector);
-}
-
-/** The text of one element, once it is there. */
-export async function textOf(page: Page, selector: string): Promise<string> {
-	const handle = await page.waitForSelector(selector, { visible: true });
-	const text = await handle!.evaluate((e) => (e.textContent ?? '').trim());
-	await handle!.dispose();
-	return text;
 }

@@ -6,16 +6,8 @@
 import type { Page } from 'puppeteer-core';
 
 import { checkPage } from './checks';
-import {
-	type RoleName,
-	type Suite,
-	offered,
-	sel,
-	signIn,
-	startSuite,
-	textOf,
-	waitGone,
-} from './harness';
+import { offered, sel, signIn, textOf, waitGone } from './driving';
+import { type RoleName, type Suite, startSuite } from './harness';
 
 const SECRET = 'roles-demo';
 const VALUE = 'roles-VALUE-7d2f41c9e8a3b6';

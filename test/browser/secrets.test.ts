@@ -7,7 +7,8 @@
 import type { Page } from 'puppeteer-core';
 
 import { checkPage } from './checks';
-import { type Suite, offered, sel, signIn, startSuite, textOf, waitGone } from './harness';
+import { offered, sel, signIn, textOf, waitGone } from './driving';
+import { type Suite, startSuite } from './harness';
 
 const TYPED = 'typed-VALUE-5b0e2c9d7a1f4386';
 const STAGED = 'staged-VALUE-c3a9e17f02d84b65';

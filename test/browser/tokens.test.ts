@@ -7,7 +7,8 @@
 import type { Page } from 'puppeteer-core';
 
 import { checkPage } from './checks';
-import { type Suite, sel, signIn, startSuite, textOf, waitGone } from './harness';
+import { sel, signIn, textOf, waitGone } from './driving';
+import { type Suite, startSuite } from './harness';
 
 const VALUE = 'tokens-VALUE-0a9b8c7d6e5f4321';
 

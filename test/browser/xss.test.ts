@@ -7,7 +7,8 @@
 import type { Page } from 'puppeteer-core';
 
 import { checkPage } from './checks';
-import { type Suite, sel, signIn, startSuite } from './harness';
+import { sel, signIn } from './driving';
+import { type Suite, startSuite } from './harness';
 
 const PAYLOAD =
 	'<img src=x onerror="window.__xss=1"><script>window.__xss=2</script><svg onload="window.__xss=3">';
