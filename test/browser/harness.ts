@@ -193,6 +193,8 @@ export async function startSuite(options: { env?: Record<string, string> } = {})
 		page.on('request', (req) => rec.urls.push(req.url()));
 		page.on('response', (res) => {
 			const url = res.url();
+			// No body to read: a redirect, 204 No Content, 304 Not Modified.
+			if ((res.status() >= 300 && res.status() < 400) || res.status() === 204) return;
 			rec.pending.push(
 				within(10_000, res.buffer()).then(
 					(data) => rec.answers.push({ where: `answer ${res.status()} ${url}`, data, url }),
