@@ -84,17 +84,9 @@ export function chromiumAvailable(): boolean {
 	return existsSync(CHROMIUM);
 }
 
-export async function startSuite(options: { env?: Record<string, string> } = {}): Promise<Suite> {
-	const t = await createTestStore();
-	const logs: string[] = [];
-	const server = await startServer({
-		env: { ...t.storeEnv, N8N_SECRETS_MASTER_KEY: t.keyBase64, ...options.env },
-		host: '127.0.0.1',
-		port: 0,
-		log: (line) => logs.push(formatLogLine(line)),
-	});
-	const profile = mkdtempSync(join(tmpdir(), 'n8n-secrets-chromium-'));
-	const browser = await puppeteer.launch({
+/** Headless Chromium with `profile` as its fresh --user-data-dir, nothing it fetches on its own. */
+export function launchBrowser(profile: string): Promise<Browser> {
+	return puppeteer.launch({
 		executablePath: CHROMIUM,
 		headless: true,
 		userDataDir: profile,
@@ -108,6 +100,19 @@ export async function startSuite(options: { env?: Record<string, string> } = {})
 			'--disable-sync',
 		],
 	});
+}
+
+export async function startSuite(options: { env?: Record<string, string> } = {}): Promise<Suite> {
+	const t = await createTestStore();
+	const logs: string[] = [];
+	const server = await startServer({
+		env: { ...t.storeEnv, N8N_SECRETS_MASTER_KEY: t.keyBase64, ...options.env },
+		host: '127.0.0.1',
+		port: 0,
+		log: (line) => logs.push(formatLogLine(line)),
+	});
+	const profile = mkdtempSync(join(tmpdir(), 'n8n-secrets-chromium-'));
+	const browser = await launchBrowser(profile);
 	const admin = { token: t.admin.token };
 	const values = new Map<string, string>();
 	const revealed = new Set<string>();

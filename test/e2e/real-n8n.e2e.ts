@@ -7,6 +7,10 @@ import { execFile, execFileSync, spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { promisify } from 'node:util';
 
+import { formatLogLine } from '../../src/server/app';
+import { startServer } from '../../src/server/serve';
+import { sel, signIn, textOf } from '../browser/driving';
+import { launchBrowser } from '../browser/harness';
 import { sealedRawSql } from '../helpers/store';
 import { randomBytes } from 'node:crypto';
 import {
@@ -312,6 +316,77 @@ describe('inside a real n8n', () => {
 			reason: 'relayed by the server',
 			destinationHost: base,
 		});
+	});
+
+	it('takes a token created in the Secrets page (real Chromium) into a credential, and refuses it once revoked there', async () => {
+		const logs: string[] = [];
+		const serve = await startServer({
+			env,
+			host: '127.0.0.1',
+			port: 0,
+			log: (line) => logs.push(formatLogLine(line)),
+		});
+		const profile = mkdtempSync(join(tmpdir(), 'n8n-secrets-e2e-chromium-'));
+		const browser = await launchBrowser(profile);
+		try {
+			const page = await browser.newPage();
+			await signIn(page, serve.url, admin);
+			await page.goto(`${serve.url}/#/tokens`);
+			await page.waitForSelector(sel('token-create'), { visible: true });
+			await page.click(sel('token-create'));
+			await page.waitForSelector(sel('token-form-subject'), { visible: true });
+			await page.type(sel('token-form-subject'), 'n8n-from-page');
+			await page.select(sel('token-form-role'), 'user');
+			await page.type(sel('token-form-environments'), 'production');
+			await page.click(sel('token-form-submit'));
+			const token = await textOf(page, sel('token-created-value'));
+			await page.click(sel('token-done'));
+
+			const credential = await importCredential('secretsStoreApi', {
+				connection: 'embedded',
+				token,
+				environment: 'production',
+			});
+			const node = {
+				name: 'Node',
+				type: 'n8n-nodes-secrets.secretHttpRequest',
+				parameters: {
+					method: 'GET',
+					url: `${base}/from-page`,
+					authPlacement: 'bearer',
+					secret: { __rl: true, mode: 'name', value: 'api-key' },
+				},
+				credentials: { secretsStoreApi: credential },
+			};
+			const run = await runNode(node);
+			expect(run.status).toBe('success');
+			expect(seen[seen.length - 1]).toMatchObject({
+				path: '/from-page',
+				headers: { authorization: `Bearer ${PROD}` },
+			});
+			expect(JSON.stringify(run)).not.toContain(PROD);
+
+			const row = sel('token-row', '[data-subject="n8n-from-page"]');
+			await page.waitForSelector(`${row} ${sel('token-revoke')}`, { visible: true });
+			await page.click(`${row} ${sel('token-revoke')}`);
+			await page.waitForSelector(sel('confirm-ok'), { visible: true });
+			await page.click(sel('confirm-ok'));
+			await page.waitForFunction(
+				(r: string) => document.querySelector(`${r} [data-test="token-revoke"]`) === null,
+				{},
+				row,
+			);
+			const refused = await runNode(node);
+			expect(refused.status).toBe('error');
+			expect(JSON.stringify(refused)).toContain('TOKEN_REVOKED');
+			expect(seen.filter((x) => x.path === '/from-page')).toHaveLength(1);
+			expect(logs.join('')).not.toContain(token);
+			expect(logs.join('')).not.toContain(admin);
+		} finally {
+			await browser.close();
+			await serve.close();
+			rmSync(profile, { recursive: true, force: true });
+		}
 	});
 
 	it("authenticates n8n's own HTTP Request node through the Secret Reference Auth credential", async () => {
