@@ -143,8 +143,10 @@ function ensureSqlite3() {
 	);
 }
 
-// What is not an input of the package: its build output, dependencies, tests and tooling state.
+// What is not an input of the package: its build output, dependencies, tests and tooling state, and
+// what docs/ holds besides the guides package.json packs (the browser suite's screenshots).
 const NOT_INPUTS = new Set(['node_modules', 'dist', 'coverage', 'test', 'examples', 'scripts']);
+const notPacked = (rel) => rel.startsWith(`docs${path.sep}`) && !rel.endsWith('.md');
 
 /**
  * A digest of everything the packed package is built from (sources, page, docs, build config). Any
@@ -163,7 +165,7 @@ function sourceDigest(root = ROOT) {
 			const full = path.join(dir, entry.name);
 			if (skip) continue;
 			if (entry.isDirectory()) walk(full);
-			else if (entry.isFile())
+			else if (entry.isFile() && !notPacked(path.relative(root, full)))
 				hash
 					.update(`${path.relative(root, full)}\0`)
 					.update(fs.readFileSync(full))

@@ -63,6 +63,9 @@ function env(keyFile) {
 		N8N_SECRETS_MASTER_KEY: '',
 		N8N_SECRETS_PASSPHRASE: '',
 		N8N_SECRETS_DB: path.join(SECRETS_DIR, 'secrets.db'),
+		// This store, not a server or token a shell may have set for another one.
+		N8N_SECRETS_URL: '',
+		N8N_SECRETS_TOKEN: '',
 	};
 }
 
@@ -186,6 +189,7 @@ function supervise() {
 	}
 	process.on('exit', stopAll);
 	const start = (name, args, childEnv, logName) => {
+		if (stopping) throw new SetupError('Stopped.');
 		const fd = logFile(logName, 'w');
 		const child = spawn(NODE, args, { env: childEnv, stdio: ['ignore', fd, fd] });
 		fs.closeSync(fd);
@@ -204,7 +208,7 @@ function supervise() {
 		});
 		return child;
 	};
-	return { start, stopAll };
+	return { start, stopAll, stopping: () => stopping };
 }
 
 /** Waits until `url` answers 200, or fails when the child exits or `seconds` pass. */
@@ -273,13 +277,15 @@ async function main() {
 		N8N_SECRETS_SERVER_HOST: '127.0.0.1',
 		N8N_SECRETS_SERVER_PORT: String(port),
 	};
-	const { start, stopAll } = supervise();
+	const { start, stopAll, stopping } = supervise();
 	try {
 		const page = start('the Secrets page', [bin, 'serve'], pageEnv, 'serve.log');
 		await ready(page, `http://127.0.0.1:${port}/healthz`, 30);
 		const server = start(`n8n ${N8N_VERSION}`, [n8n, 'start'], e, 'n8n.log');
 		await ready(server, `http://127.0.0.1:${PORT}/healthz/readiness`, 300);
 	} catch (err) {
+		// After Ctrl-C the children are on their way out; their exit ends this process.
+		if (stopping()) return;
 		stopAll();
 		throw err;
 	}

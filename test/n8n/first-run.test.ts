@@ -225,6 +225,7 @@ describe("npm start's rebuild decision", () => {
 				['test/a.test.ts', 'test'],
 				['.git/HEAD', 'ref'],
 				['n8n-nodes-secrets-0.1.0.tgz', 'tarball'],
+				['docs/screenshots/secrets-light.png', 'screenshot'],
 			])
 				write(file, text);
 			expect(runtime.sourceDigest(dir)).toBe(first);
