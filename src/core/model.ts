@@ -73,6 +73,8 @@ export interface SecretMetadata {
 	updatedAt: string;
 	updatedBy: string;
 	deletedAt: string | null;
+	/** Who deleted it (the subject of the token), while it is deleted. */
+	deletedBy: string | null;
 	/**
 	 * The earliest `nextRotationAt` of the environment lines shown: when this secret next needs
 	 * attention (AUTOMATIC: the rotation workflow rotates it; MANUAL: a person is reminded). Computed,

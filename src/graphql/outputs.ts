@@ -103,6 +103,7 @@ const secretMetadata = conforms<SecretMetadata>()(
 			updatedAt: time,
 			updatedBy: z.string(),
 			deletedAt: maybeTime,
+			deletedBy: z.string().nullable(),
 			nextRotationAt: maybeTime,
 			environments: z.array(environmentLine),
 		},

@@ -50,6 +50,8 @@ export interface SessionInfo {
 	csrfToken: string;
 	tenant: string;
 	subject: string;
+	/** The id of the token behind the session (the Tokens page marks it). */
+	tokenId: string;
 	role: Role | null;
 	scopes: string[];
 	environments: string[];
@@ -124,6 +126,7 @@ export class Sessions {
 			csrfToken: session.csrf,
 			tenant: session.who.tenant,
 			subject: session.who.subject,
+			tokenId: session.who.jti,
 			role: roleOf(session.who.scopes),
 			scopes: [...session.who.scopes],
 			environments: [...session.who.environments],

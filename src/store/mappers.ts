@@ -82,6 +82,7 @@ export function toMetadata(row: SecretRow, lines: EnvironmentLine[]): SecretMeta
 		updatedAt: row.updated_at,
 		updatedBy: row.updated_by,
 		deletedAt: row.deleted_at,
+		deletedBy: row.deleted_by,
 		nextRotationAt: next ?? null,
 		environments: withDue,
 	};

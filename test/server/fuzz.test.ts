@@ -683,7 +683,8 @@ class Generator {
 			path = rng.pick([
 				'/api/v1/',
 				'/api/v2/secrets',
-				'/',
+				// Not `/`: that is the Secrets page (HTML), tested in test/browser and serve.test.ts.
+				'/api',
 				'/api/v1/secrets/a/b/c',
 				`/${'z'.repeat(2000)}`,
 			]);

@@ -99,7 +99,7 @@ const WRITE_OPS: Operation[] = [
 	'promote',
 	'rollback',
 ];
-const AUDIT_OPS: Operation[] = ['listAudit', 'verifyAudit', 'auditCheckpoint'];
+const AUDIT_OPS: Operation[] = ['listAudit', 'secretUsage', 'verifyAudit', 'auditCheckpoint'];
 const ALLOWED: Record<Role, Operation[]> = {
 	viewer: [...LIST_OPS],
 	user: [...LIST_OPS, 'use', 'relay'],

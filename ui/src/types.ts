@@ -30,6 +30,7 @@ export interface SecretMetadata {
 	updatedAt: string;
 	updatedBy: string;
 	deletedAt: string | null;
+	deletedBy: string | null;
 	nextRotationAt: string | null;
 	environments: EnvironmentLine[];
 }

@@ -149,7 +149,7 @@ export function renderSecret(root: HTMLElement, ctx: ViewContext, name: string):
 				el(
 					'p',
 					null,
-					`Deleted on ${formatDateTime(secret.deletedAt)} by ${secret.updatedBy}; restorable until ${formatDate(until)}.`,
+					`Deleted on ${formatDateTime(secret.deletedAt)} by ${secret.deletedBy ?? secret.updatedBy}; restorable until ${formatDate(until)}.`,
 				),
 				buttons.length ? el('div', { class: 'callout-actions' }, buttons) : null,
 			),
