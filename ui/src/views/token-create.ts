@@ -205,13 +205,19 @@ export function openCreateToken(onCreated: () => void): void {
 				el(
 					'tbody',
 					null,
-					row('Connection', 'Remote (N8n-Secrets Serve)'),
+					row('Connection', 'Remote (n8n-secrets serve)'),
 					row('Server URL', el('code', null, window.location.origin)),
 					row('Access Token', 'the token above'),
 					row(
 						'Environment',
 						envs.length === 1 ? envs[0] : 'production (or the environment its workflows use)',
 					),
+					...(credential === 'Secret Reference Auth'
+						? [
+								row('Send As', 'how the upstream expects it (Bearer Token, Header, …)'),
+								row('Value', el('code', null, '[[secret:stripe-key]]')),
+							]
+						: []),
 				),
 			),
 			el('p', { class: 'field-hint' }, `Used by ${usedBy}`),
