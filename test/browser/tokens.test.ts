@@ -89,6 +89,7 @@ describe('the Tokens page', () => {
 		await signIn(other, s.url, created);
 		await other.waitForSelector(sel('secret-row', '[data-name="stripe-key"]'), { visible: true });
 
+		await page.bringToFront();
 		await page.click(
 			`${sel('token-row', '[data-subject="n8n-production"]')} ${sel('token-revoke')}`,
 		);
