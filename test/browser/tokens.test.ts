@@ -109,6 +109,7 @@ describe('the Tokens page', () => {
 		expect([api.status, api.body.code]).toEqual([401, 'TOKEN_REVOKED']);
 
 		// The session signed in with it ends at its next request.
+		await other.bringToFront();
 		await other.reload({ waitUntil: 'domcontentloaded' });
 		await other.waitForSelector(sel('signin-token'), { visible: true });
 		expect(await other.$(sel('secret-row'))).toBeNull();
