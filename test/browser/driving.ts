@@ -23,11 +23,6 @@ export async function signIn(page: Page, url: string, token: string): Promise<vo
 	await page.waitForSelector(sel('signout'), { visible: true });
 }
 
-/** The text of every element matching a selector. */
-export async function texts(page: Page, selector: string): Promise<string[]> {
-	return page.$$eval(selector, (els) => els.map((e) => (e.textContent ?? '').trim()));
-}
-
 /** Whether the page offers an action: present, visible and enabled (hidden or disabled is not offered). */
 export async function offered(page: Page, selector: string): Promise<boolean> {
 	const handle = await page.$(selector);

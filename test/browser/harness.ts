@@ -3,7 +3,7 @@
  * the browser-postgres project), a real headless Chromium with a fresh profile, tokens per role, and
  * the recording the leak check needs (the serve log, every network answer and URL the page saw).
  */
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -45,15 +45,11 @@ export interface Suite {
 	/** serve's log, as it would have written it. */
 	logs: string[];
 	browser: Browser;
-	/** Chromium's --user-data-dir: searched by the leak check after the browser closed. */
-	profile: string;
 	tokens: Record<RoleName, string>;
 	/** label -> value: every value and token the suite made (the leak check's search list). */
 	values: Map<string, string>;
 	/** Values revealed on purpose: allowed in the reveal call's answer only. */
 	revealed: Set<string>;
-	/** Access tokens: allowed in the answer that created them only. */
-	accessTokens: Set<string>;
 	recordings: Recording[];
 	/** A recorded page; `isolated`: in a context of its own (its own cookies, as another person). */
 	newPage(options?: { isolated?: boolean }): Promise<Page>;
@@ -79,10 +75,6 @@ export interface Suite {
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- arbitrary JSON, asserted field by field
 export type Answer = any;
-
-export function chromiumAvailable(): boolean {
-	return existsSync(CHROMIUM);
-}
 
 /** Headless Chromium with `profile` as its fresh --user-data-dir, nothing it fetches on its own. */
 export function launchBrowser(profile: string): Promise<Browser> {
@@ -270,11 +262,9 @@ export async function startSuite(options: { env?: Record<string, string> } = {})
 		url: server.url,
 		logs,
 		browser,
-		profile,
 		tokens,
 		values,
 		revealed,
-		accessTokens,
 		recordings,
 		newPage,
 		remember: (label, value) => values.set(label, value),
@@ -292,7 +282,7 @@ export async function startSuite(options: { env?: Record<string, string> } = {})
 	};
 }
 
-/** A promise that gives up after `ms`: a stuck step fails with its name instead of hanging. */
+/** A promise that gives up after `ms`: a stuck step fails instead of hanging the suite. */
 function within<T>(ms: number, promise: Promise<T>): Promise<T> {
 	let timer: NodeJS.Timeout | undefined;
 	return Promise.race([
