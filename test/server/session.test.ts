@@ -116,6 +116,9 @@ async function signIn(token = t.admin.token): Promise<{ cookie: string; csrf: st
 	return { cookie: setCookie(r).split(';')[0], csrf: r.body.csrfToken };
 }
 
+/** The same token with its last character changed. */
+const otherThan = (csrf: string) => `${csrf.slice(0, -1)}${csrf.endsWith('A') ? 'B' : 'A'}`;
+
 const CREATE = {
 	name: 'session-made',
 	type: 'API_KEY',
@@ -211,7 +214,7 @@ describe('writes with the session cookie', () => {
 		expect(without.body.code).toBe('CSRF_REQUIRED');
 		const wrong = await call('POST', '/api/v1/secrets', {
 			body: CREATE,
-			headers: { cookie: s.cookie, 'x-csrf-token': `${s.csrf.slice(0, -1)}A` },
+			headers: { cookie: s.cookie, 'x-csrf-token': otherThan(s.csrf) },
 		});
 		expect(wrong.status).toBe(403);
 		expect(wrong.body.code).toBe('CSRF_REQUIRED');
