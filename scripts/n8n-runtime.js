@@ -143,9 +143,17 @@ function ensureSqlite3() {
 	);
 }
 
-// What is not an input of the package: its build output, dependencies, tests and tooling state, and
-// what docs/ holds besides the guides package.json packs (the browser suite's screenshots).
-const NOT_INPUTS = new Set(['node_modules', 'dist', 'coverage', 'test', 'examples', 'scripts']);
+// What is not an input of the package: its build output, dependencies, tests and tooling state, the
+// browser suite's screenshots, and what docs/ holds besides the guides package.json packs (images).
+const NOT_INPUTS = new Set([
+	'node_modules',
+	'dist',
+	'coverage',
+	'test',
+	'examples',
+	'scripts',
+	'screenshots',
+]);
 const notPacked = (rel) => rel.startsWith(`docs${path.sep}`) && !rel.endsWith('.md');
 
 /**

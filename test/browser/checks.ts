@@ -1,6 +1,7 @@
 /**
- * Per-page checks of the browser suite: screenshots in both colour schemes (docs/screenshots, the
- * folder the README names) and axe-core's accessibility rules in both schemes.
+ * Per-page checks of the browser suite: screenshots in both colour schemes (`screenshots/` at the
+ * project's root, the folder the README names; not committed, as each run's differ) and axe-core's
+ * accessibility rules in both schemes.
  *
  * axe is injected with page.evaluate (DevTools' Runtime.evaluate), which the page's CSP does not
  * govern: the page keeps its real CSP during the check (no setBypassCSP anywhere), and an
@@ -16,7 +17,7 @@ import { STORE_KIND } from '../helpers/store';
 export type Scheme = 'light' | 'dark';
 export const SCHEMES: readonly Scheme[] = ['light', 'dark'];
 
-export const SCREENSHOT_DIR = join(__dirname, '..', '..', 'docs', 'screenshots');
+export const SCREENSHOT_DIR = join(__dirname, '..', '..', 'screenshots');
 
 const AXE_SOURCE = readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
 
@@ -35,7 +36,7 @@ export async function useScheme(page: Page, scheme: Scheme): Promise<void> {
 }
 
 /**
- * docs/screenshots/<name>-<scheme>.png, as a person sees the page: toasts dismissed, and the window
+ * screenshots/<name>-<scheme>.png, as a person sees the page: toasts dismissed, and the window
  * as tall as the page (a full-page capture of a taller page would cut the sidebar and a dialog's
  * backdrop at the first screen); with a dialog open, the window as it is. Written by the SQLite run
  * only: both stores show the same page, and two projects writing one file at once would tear it.

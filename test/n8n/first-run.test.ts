@@ -225,7 +225,8 @@ describe("npm start's rebuild decision", () => {
 				['test/a.test.ts', 'test'],
 				['.git/HEAD', 'ref'],
 				['n8n-nodes-secrets-0.1.0.tgz', 'tarball'],
-				['docs/screenshots/secrets-light.png', 'screenshot'],
+				['screenshots/secrets-light.png', 'screenshot'],
+				['docs/images/secrets-page.png', 'image'],
 			])
 				write(file, text);
 			expect(runtime.sourceDigest(dir)).toBe(first);

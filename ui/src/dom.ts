@@ -164,3 +164,11 @@ export function button(
 export function linkButton(label: string, href: string, attrs: Attrs = {}): HTMLAnchorElement {
 	return el('a', { href, class: 'btn btn-secondary', ...attrs }, label);
 }
+
+/**
+ * Text whose `backquoted` parts are commands (the API's messages and the page's hints write them so):
+ * those parts become <code> elements, everything stays text.
+ */
+export function prose(text: string): Child[] {
+	return text.split('`').map((part, i) => (i % 2 === 1 ? el('code', null, part) : part));
+}

@@ -1,6 +1,6 @@
 /** Messages: toasts (announced politely), error boxes with the API's code, badges, empty states. */
 import { ApiError } from '../api.js';
-import { type Child, type IconName, button, el, icon } from '../dom.js';
+import { type Child, type IconName, button, el, icon, prose } from '../dom.js';
 
 /** The API's code and message, or what is known about an unexpected failure. */
 export function describeError(err: unknown): { code: string; message: string } {
@@ -22,7 +22,7 @@ export function errorBox(err: unknown, title?: string): HTMLElement {
 			'div',
 			null,
 			title ? el('strong', { class: 'callout-title' }, title) : null,
-			el('p', null, el('code', { class: 'error-code' }, code), ' ', message),
+			el('p', null, el('code', { class: 'error-code' }, code), ' ', ...prose(message)),
 		),
 	);
 }
@@ -76,7 +76,7 @@ export function toast(message: string, kind: 'success' | 'error' | 'info' = 'suc
 		'div',
 		{ class: `toast toast-${kind}`, 'data-test': 'toast', 'data-kind': kind },
 		icon(kind === 'error' ? 'alert' : 'check'),
-		el('span', { class: 'toast-text' }, message),
+		el('span', { class: 'toast-text' }, ...prose(message)),
 	);
 	const close = button(
 		'',

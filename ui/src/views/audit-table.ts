@@ -30,7 +30,7 @@ export function auditTable(
 	].filter((h): h is string => h !== null);
 	return el(
 		'div',
-		{ class: 'table-wrap' },
+		{ class: 'table-wrap', tabindex: '0', role: 'region', 'aria-label': options.caption },
 		el(
 			'table',
 			{ class: 'table table-compact' },

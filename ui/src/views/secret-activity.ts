@@ -86,7 +86,7 @@ export function usedBy(name: string, ctx: ViewContext): HTMLElement {
 				items.length
 					? el(
 							'div',
-							{ class: 'table-wrap' },
+							{ class: 'table-wrap', tabindex: '0', role: 'region', 'aria-label': 'Used by' },
 							el(
 								'table',
 								{ class: 'table table-compact' },

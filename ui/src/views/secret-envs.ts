@@ -137,7 +137,7 @@ async function loadVersions(
 		into.replaceChildren(
 			el(
 				'div',
-				{ class: 'table-wrap' },
+				{ class: 'table-wrap', tabindex: '0', role: 'region', 'aria-label': 'Versions' },
 				el(
 					'table',
 					{ class: 'table table-compact', 'data-test': 'versions-table' },

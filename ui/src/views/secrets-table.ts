@@ -45,7 +45,7 @@ export interface TableOptions {
 export function secretsTable(items: SecretMetadata[], o: TableOptions): HTMLElement {
 	return el(
 		'div',
-		{ class: 'table-wrap' },
+		{ class: 'table-wrap', tabindex: '0', role: 'region', 'aria-label': 'Secrets' },
 		el(
 			'table',
 			{ class: 'table', 'data-test': 'secrets-table' },

@@ -3,7 +3,7 @@
  * as soon as the request is sent; the token is kept nowhere by the page.
  */
 import { ApiError } from '../api.js';
-import { el, icon } from '../dom.js';
+import { el, icon, prose } from '../dom.js';
 import { callout, errorBox } from '../components/feedback.js';
 import { field, secretInput } from '../components/fields.js';
 import { type Who, signIn } from '../session.js';
@@ -17,7 +17,13 @@ export function renderSignIn(
 		'Access token',
 		secretInput({ name: 'token', 'data-test': 'signin-token', required: true }),
 		{
-			hint: 'From `n8n-secrets init` or `n8n-secrets token create`. It is exchanged for a session and not kept by this page.',
+			hint: el(
+				'span',
+				null,
+				...prose(
+					'From `n8n-secrets init` or `n8n-secrets token create`. It is exchanged for a session and not kept by this page.',
+				),
+			),
 		},
 	);
 	const submit = el(

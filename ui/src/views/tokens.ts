@@ -88,7 +88,7 @@ export function renderTokens(root: HTMLElement, ctx: ViewContext): void {
 		);
 		return el(
 			'div',
-			{ class: 'table-wrap' },
+			{ class: 'table-wrap', tabindex: '0', role: 'region', 'aria-label': 'Access tokens' },
 			el(
 				'table',
 				{ class: 'table', 'data-test': 'tokens-table' },
