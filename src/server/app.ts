@@ -21,6 +21,11 @@ import { type SessionOptions, Sessions } from './session';
 
 export const API_PREFIX = '/api/v1';
 
+const GRAPHIQL_PATH = new RegExp(`^${API_PREFIX}/graphiql(/|\\?|$)`);
+const HEADERS_BUT_CSP = Object.fromEntries(
+	Object.entries(SECURITY_HEADERS).filter(([name]) => name !== 'content-security-policy'),
+);
+
 export { type LogLine, type Logger, formatLogLine } from './log';
 
 /**
@@ -91,6 +96,7 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
 			const e = frameworkErrorOf(err as { code?: string });
 			void (reply as FastifyReply)
 				.status(e.httpStatus)
+				.headers(SECURITY_HEADERS)
 				.header('cache-control', 'no-store')
 				.send(e.toJSON());
 		},
@@ -116,8 +122,9 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
 		started.set(req, process.hrtime.bigint());
 		reply.header('x-request-id', req.id);
 		reply.header('cache-control', 'no-store');
-		// GraphiQL (off unless N8N_SECRETS_GRAPHIQL=true) is a page of inline script from its package.
-		if (!req.url.startsWith(`${API_PREFIX}/graphiql`)) reply.headers(SECURITY_HEADERS);
+		// GraphiQL (off unless N8N_SECRETS_GRAPHIQL=true) is inline script that loads its libraries from
+		// unpkg.com: everything but the CSP still applies to it (docs/SERVER.md warns about it).
+		reply.headers(GRAPHIQL_PATH.test(req.url) ? HEADERS_BUT_CSP : SECURITY_HEADERS);
 		if (closing) {
 			reply.header('connection', 'close');
 			throw new SecretsError(

@@ -7,6 +7,7 @@ import type { Duplex } from 'node:stream';
 
 import { SecretsError, isSecretsError } from '../core/errors';
 import type { Logger } from './log';
+import { SECURITY_HEADERS } from './page';
 
 /** Every error, ours or fastify's, as a coded JSON answer. */
 export function toHttpError(err: unknown): SecretsError {
@@ -78,7 +79,11 @@ export function clientErrorHandler(log: Logger) {
 				`HTTP/1.1 ${e.httpStatus} ${STATUS_CODES[e.httpStatus]}\r\n` +
 					'Content-Type: application/json\r\n' +
 					`Content-Length: ${Buffer.byteLength(body)}\r\n` +
-					'Cache-Control: no-store\r\nConnection: close\r\n\r\n' +
+					'Cache-Control: no-store\r\nConnection: close\r\n' +
+					Object.entries(SECURITY_HEADERS)
+						.map(([name, value]) => `${name}: ${value}\r\n`)
+						.join('') +
+					'\r\n' +
 					body,
 			);
 		}

@@ -11,6 +11,7 @@ import { SecretsError } from '../core/errors';
 import { ExternalIssuer, externalIssuerFromEnv } from '../auth/external-issuer';
 import { openEmbedded, storeLocation } from '../service/config';
 import type { SecretsService } from '../service/secrets-service';
+import { graphiqlFromEnv } from '../graphql/register';
 import { parseAllowList } from './address-guard';
 import {
 	DEFAULT_TIMEOUTS,
@@ -151,6 +152,13 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningSe
 	log({ level: 'info', msg: `the Secrets page: ${url}/` });
 	if (issuerConfig)
 		log({ level: 'info', msg: `also accepting tokens from ${issuerConfig.issuer}` });
+	if (graphiqlFromEnv(env))
+		log({
+			level: 'warn',
+			msg:
+				'GraphiQL is on (N8N_SECRETS_GRAPHIQL=true): it runs scripts from unpkg.com on the Secrets ' +
+				"page's origin, with a signed-in session's rights. Turn it off where people use the page.",
+		});
 	if (!https && !isLoopback(host)) {
 		log({
 			level: 'warn',

@@ -25,6 +25,8 @@ export interface SessionOptions {
 	signInWindowSeconds?: number;
 	/** Live sessions kept at most; the least recently used ends first (default 10,000). */
 	maxSessions?: number;
+	/** Live sessions of one token at most; its own least recently used ends first (default 20). */
+	maxSessionsPerToken?: number;
 	now?: () => number;
 }
 
@@ -34,6 +36,7 @@ export const SESSION_DEFAULTS = {
 	signInFailures: 5,
 	signInWindowSeconds: 5 * 60,
 	maxSessions: 10_000,
+	maxSessionsPerToken: 20,
 } as const;
 
 interface Session {
@@ -86,15 +89,29 @@ function sameText(a: string, b: string): boolean {
 	return x.length === y.length && timingSafeEqual(x, y);
 }
 
+/**
+ * The session cookie's value. Cookies are scoped by host name, not port: another service on the same
+ * host can set a cookie of this name (with a longer path, so the browser sends it first) to run the
+ * page under a session of its choosing. More than one is refused, never guessed between.
+ */
 function cookieValue(req: FastifyRequest, name: string): string | undefined {
 	const header = req.headers.cookie;
 	if (typeof header !== 'string') return undefined;
+	const values: string[] = [];
 	for (const part of header.split(';')) {
 		const eq = part.indexOf('=');
-		if (eq > 0 && part.slice(0, eq).trim() === name) return part.slice(eq + 1).trim();
+		if (eq > 0 && part.slice(0, eq).trim() === name) values.push(part.slice(eq + 1).trim());
 	}
-	return undefined;
+	if (values.length > 1)
+		throw new SecretsError(
+			'SESSION_EXPIRED',
+			'The browser sent two session cookies: one was set by another service on this host name. Both are cleared; sign in again, and give the Secrets page a host name of its own.',
+		);
+	return values[0];
 }
+
+/** Paths a shadowing cookie may have been set for: cleared with the page's own. */
+const COOKIE_PATHS = ['/', '/api', '/api/v1', '/ui'];
 
 export class Sessions {
 	private readonly options: Required<Omit<SessionOptions, 'now'>>;
@@ -142,7 +159,7 @@ export class Sessions {
 			if (!req.url.startsWith(`${prefix}/`) || req.url.startsWith(`${prefix}/session`)) return;
 			// A bearer token is an API client's: the cookie, if any, plays no part.
 			if (req.headers.authorization !== undefined) return;
-			const id = cookieValue(req, this.cookieName);
+			const id = this.cookieOf(req, reply);
 			if (id === undefined) return;
 			const session = this.current(id);
 			if (!session) {
@@ -175,8 +192,13 @@ export class Sessions {
 				if (isSecretsError(err) && TOKEN_FAILURES.has(err.code)) this.recordFailure(req.ip);
 				throw err;
 			}
-			this.failures.delete(req.ip);
-			const old = cookieValue(req, this.cookieName);
+			// Failures are forgotten only as they age: one good token does not buy more guesses.
+			let old: string | undefined;
+			try {
+				old = cookieValue(req, this.cookieName);
+			} catch {
+				old = undefined;
+			}
 			if (old !== undefined) this.end(old);
 			const id = randomBytes(32).toString('base64url');
 			const now = this.now();
@@ -190,12 +212,16 @@ export class Sessions {
 				endsAt: Math.min(now + this.options.maxSeconds * 1000, tokenEnds),
 			};
 			this.store(id, session);
-			void reply.header('set-cookie', this.cookie(id)).status(201);
+			void reply.header('set-cookie', [
+				this.cookie(id),
+				...this.clearings(['/api', '/api/v1', '/ui']),
+			]);
+			void reply.status(201);
 			return this.info(session);
 		});
 
 		app.get(`${prefix}/session`, async (req, reply) => {
-			const id = cookieValue(req, this.cookieName);
+			const id = this.cookieOf(req, reply);
 			const session = id === undefined ? undefined : this.current(id);
 			if (!session) {
 				if (id !== undefined) this.clearCookie(reply);
@@ -204,12 +230,22 @@ export class Sessions {
 					: sessionEnded();
 			}
 			this.checkSameOrigin(req);
+			// A revoked or expired token ends its sessions here too, not only at the next operation.
+			try {
+				await this.service.whoami({ token: session.token });
+			} catch (err) {
+				if (isSecretsError(err) && TOKEN_FAILURES.has(err.code)) {
+					this.end(id!);
+					this.clearCookie(reply);
+				}
+				throw err;
+			}
 			session.lastSeen = this.now();
 			return this.info(session);
 		});
 
 		app.delete(`${prefix}/session`, async (req, reply) => {
-			const id = cookieValue(req, this.cookieName);
+			const id = this.cookieOf(req, reply);
 			const session = id === undefined ? undefined : this.current(id);
 			if (session) {
 				this.checkSameOrigin(req);
@@ -234,14 +270,26 @@ export class Sessions {
 		return session;
 	}
 
+	/**
+	 * Keeps a new session. A token's own sessions are capped first, so one token signing in over and
+	 * over ends its own oldest sessions, not other people's.
+	 */
 	private store(id: string, session: Session): void {
-		if (this.live.size >= this.options.maxSessions) {
-			let oldest: [string, Session] | undefined;
-			for (const entry of this.live)
-				if (!oldest || entry[1].lastSeen < oldest[1].lastSeen) oldest = entry;
-			if (oldest) this.live.delete(oldest[0]);
-		}
+		const own = [...this.live].filter(([, s]) => s.who.jti === session.who.jti);
+		if (own.length >= this.options.maxSessionsPerToken) this.live.delete(leastRecent(own));
+		else if (this.live.size >= this.options.maxSessions)
+			this.live.delete(leastRecent([...this.live]));
 		this.live.set(digest(id), session);
+	}
+
+	/** The request's session cookie; two of them are refused, and every path's copy cleared. */
+	private cookieOf(req: FastifyRequest, reply: FastifyReply): string | undefined {
+		try {
+			return cookieValue(req, this.cookieName);
+		} catch (err) {
+			void reply.header('set-cookie', this.clearings(COOKIE_PATHS));
+			throw err;
+		}
 	}
 
 	private end(id: string): void {
@@ -253,9 +301,13 @@ export class Sessions {
 	}
 
 	private clearCookie(reply: FastifyReply): void {
-		void reply.header(
-			'set-cookie',
-			`${this.cookieName}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0${this.secure ? '; Secure' : ''}`,
+		void reply.header('set-cookie', this.clearings(['/']));
+	}
+
+	private clearings(paths: readonly string[]): string[] {
+		return paths.map(
+			(path) =>
+				`${this.cookieName}=; Path=${path}; HttpOnly; SameSite=Strict; Max-Age=0${this.secure ? '; Secure' : ''}`,
 		);
 	}
 
@@ -311,6 +363,10 @@ export class Sessions {
 		}
 		this.failures.set(address, [...(this.failures.get(address) ?? []), this.now()]);
 	}
+}
+
+function leastRecent(entries: [string, Session][]): string {
+	return entries.reduce((a, b) => (b[1].lastSeen < a[1].lastSeen ? b : a))[0];
 }
 
 function sessionEnded(): SecretsError {

@@ -175,6 +175,49 @@ describe('sign-in', () => {
 		);
 	});
 
+	it('a good sign-in does not reset the count of failures (one token buys no extra guesses)', async () => {
+		const codes: number[] = [];
+		for (let round = 0; round < 2; round++) {
+			for (let i = 0; i < 3; i++)
+				codes.push((await call('POST', '/api/v1/session', { body: { token: `bad-${i}` } })).status);
+			codes.push(
+				(await call('POST', '/api/v1/session', { body: { token: t.admin.token } })).status,
+			);
+		}
+		expect(codes).toEqual([401, 401, 401, 201, 401, 401, 429, 429]);
+	});
+
+	it("one token signing in again and again ends its own oldest sessions, not other people's", async () => {
+		const { token } = await service.createToken(t.admin, { subject: 'busy', role: 'viewer' });
+		const admin = await signIn();
+		const first = await signIn(token);
+		for (let i = 0; i < 20; i++) {
+			now += 1000;
+			await signIn(token);
+		}
+		const list = (cookie: string) => call('GET', '/api/v1/secrets', { headers: { cookie } });
+		expect((await list(first.cookie)).body.code).toBe('SESSION_EXPIRED');
+		expect((await list(admin.cookie)).status).toBe(200);
+	});
+
+	it('two session cookies (one set by another service on this host name) are refused and cleared', async () => {
+		const mine = await signIn();
+		const theirs = await signIn();
+		const r = await call('GET', '/api/v1/secrets', {
+			headers: { cookie: `${theirs.cookie}; ${mine.cookie}` },
+		});
+		expect([r.status, r.body.code]).toEqual([401, 'SESSION_EXPIRED']);
+		const cleared = ([] as string[]).concat(r.headers['set-cookie'] ?? []);
+		for (const path of ['/', '/api', '/api/v1'])
+			expect(cleared).toContainEqual(expect.stringContaining(`; Path=${path};`));
+		expect(cleared.every((c) => /Max-Age=0/.test(c))).toBe(true);
+		// Sign-in itself clears what could shadow the new cookie.
+		const again = await call('POST', '/api/v1/session', { body: { token: t.admin.token } });
+		const set = ([] as string[]).concat(again.headers['set-cookie'] ?? []);
+		expect(set[0]).toMatch(/^n8n-secrets-session=[^;]+; Path=\/;/);
+		expect(set.slice(1).every((c) => /Max-Age=0/.test(c))).toBe(true);
+	});
+
 	it('GET /session answers the CSRF token after a reload, and 401 SESSION_REQUIRED without a cookie', async () => {
 		const s = await signIn();
 		const again = await call('GET', '/api/v1/session', { headers: { cookie: s.cookie } });
@@ -335,7 +378,12 @@ describe('the end of a session', () => {
 		});
 		const s = await signIn(token);
 		expect((await list(s.cookie)).status).toBe(200);
+		const other = await signIn(token);
 		await service.revokeToken(t.admin, info.jti);
+		// Asking the page's session endpoint ends it too (the page learns at its next reload).
+		const asked = await call('GET', '/api/v1/session', { headers: { cookie: other.cookie } });
+		expect([asked.status, asked.body.code]).toEqual([401, 'TOKEN_REVOKED']);
+		expect((await list(other.cookie)).body.code).toBe('SESSION_EXPIRED');
 		const r = await list(s.cookie);
 		expect([r.status, r.body.code]).toEqual([401, 'TOKEN_REVOKED']);
 		const after = await call('GET', '/api/v1/session', { headers: { cookie: s.cookie } });
@@ -362,6 +410,7 @@ describe('security headers', () => {
 		['its style', '/ui/app.css', /^text\/css/],
 		['an API route', '/api/v1/rules', /^application\/json/],
 		['an API error', '/api/v1/secrets', /^application\/json/],
+		['a path the router refuses', '/api/v1/secrets/%E0%A4%A', /^application\/json/],
 	])('on %s (%s)', async (_label, path, type) => {
 		const r = await call('GET', path);
 		expect(r.headers['content-type']).toMatch(type);
