@@ -1,6 +1,7 @@
 /** A table of audit events, for the Audit page and a secret's change log. */
 import { el } from '../dom.js';
 import { badge } from '../components/feedback.js';
+import { dataTable } from '../components/table.js';
 import { formatDateTime } from '../format.js';
 import { hrefOf } from '../router.js';
 import type { AuditEvent } from '../types.js';
@@ -28,55 +29,34 @@ export function auditTable(
 		'Workflow',
 		'Execution',
 	].filter((h): h is string => h !== null);
-	return el(
-		'div',
-		{ class: 'table-wrap', tabindex: '0', role: 'region', 'aria-label': options.caption },
-		el(
-			'table',
-			{ class: 'table table-compact' },
-			el('caption', { class: 'sr-only' }, options.caption),
+	return dataTable({
+		caption: options.caption,
+		compact: true,
+		heads,
+		rows: events.map((e) =>
 			el(
-				'thead',
-				null,
-				el(
-					'tr',
-					null,
-					heads.map((h) => el('th', { scope: 'col' }, h)),
-				),
-			),
-			el(
-				'tbody',
-				null,
-				events.map((e) =>
-					el(
-						'tr',
-						{
-							'data-test': options.rowTest,
-							'data-seq': e.seq,
-							'data-action': e.action,
-							'data-outcome': e.outcome,
-						},
-						el('td', { class: 'nowrap' }, el('time', { datetime: e.time }, formatDateTime(e.time))),
-						el('td', { class: 'nowrap' }, e.actor),
-						el('td', null, el('code', { class: 'action' }, e.action)),
-						options.withSecret
-							? el(
-									'td',
-									null,
-									e.secret ? el('a', { href: hrefOf.secret(e.secret) }, e.secret) : dash(),
-								)
-							: null,
-						el('td', null, e.environment ?? dash()),
-						el('td', { class: 'mono' }, e.version !== null ? `v${e.version}` : dash()),
-						el('td', null, badge(e.outcome, OUTCOME_KIND[e.outcome] ?? 'neutral')),
-						el('td', { class: 'cell-reason' }, e.reason ?? dash()),
-						el('td', null, workflow(e.workflowName, e.workflowId, e.node, e.destinationHost)),
-						el('td', { class: 'mono' }, e.executionId ?? dash()),
-					),
-				),
+				'tr',
+				{
+					'data-test': options.rowTest,
+					'data-seq': e.seq,
+					'data-action': e.action,
+					'data-outcome': e.outcome,
+				},
+				el('td', { class: 'nowrap' }, el('time', { datetime: e.time }, formatDateTime(e.time))),
+				el('td', { class: 'nowrap' }, e.actor),
+				el('td', null, el('code', { class: 'action' }, e.action)),
+				options.withSecret
+					? el('td', null, e.secret ? el('a', { href: hrefOf.secret(e.secret) }, e.secret) : dash())
+					: null,
+				el('td', null, e.environment ?? dash()),
+				el('td', { class: 'mono' }, e.version !== null ? `v${e.version}` : dash()),
+				el('td', null, badge(e.outcome, OUTCOME_KIND[e.outcome] ?? 'neutral')),
+				el('td', { class: 'cell-reason' }, e.reason ?? dash()),
+				el('td', null, workflow(e.workflowName, e.workflowId, e.node, e.destinationHost)),
+				el('td', { class: 'mono' }, e.executionId ?? dash()),
 			),
 		),
-	);
+	});
 }
 
 export function workflow(

@@ -3,6 +3,7 @@ import { get, isAbort, secretPath } from '../api.js';
 import { el } from '../dom.js';
 import { errorBox, loading } from '../components/feedback.js';
 import { CursorPager } from '../components/pager.js';
+import { dataTable } from '../components/table.js';
 import { formatDateTime, fromNow } from '../format.js';
 import { can } from '../session.js';
 import type { AuditEvent, Page, Usage } from '../types.js';
@@ -84,49 +85,30 @@ export function usedBy(name: string, ctx: ViewContext): HTMLElement {
 			);
 			body.replaceChildren(
 				items.length
-					? el(
-							'div',
-							{ class: 'table-wrap', tabindex: '0', role: 'region', 'aria-label': 'Used by' },
-							el(
-								'table',
-								{ class: 'table table-compact' },
-								el('caption', { class: 'sr-only' }, `Workflows that used ${name}`),
+					? dataTable({
+							caption: `Workflows that used ${name}`,
+							compact: true,
+							heads: ['Workflow', 'Last used', 'Last execution', 'Environment', 'Uses'],
+							rows: items.map((u) =>
 								el(
-									'thead',
-									null,
+									'tr',
+									{ 'data-test': 'usedby-row', 'data-workflow-id': u.workflowId ?? '' },
+									el('td', null, workflow(u.workflowName, u.workflowId, u.lastNode)),
 									el(
-										'tr',
-										null,
-										['Workflow', 'Last used', 'Last execution', 'Environment', 'Uses'].map((h) =>
-											el('th', { scope: 'col' }, h),
-										),
-									),
-								),
-								el(
-									'tbody',
-									null,
-									items.map((u) =>
+										'td',
+										{ class: 'nowrap' },
 										el(
-											'tr',
-											{ 'data-test': 'usedby-row', 'data-workflow-id': u.workflowId ?? '' },
-											el('td', null, workflow(u.workflowName, u.workflowId, u.lastNode)),
-											el(
-												'td',
-												{ class: 'nowrap' },
-												el(
-													'time',
-													{ datetime: u.lastUsedAt, title: formatDateTime(u.lastUsedAt) },
-													fromNow(u.lastUsedAt),
-												),
-											),
-											el('td', { class: 'mono' }, u.lastExecutionId ?? '—'),
-											el('td', null, u.lastEnvironment ?? '—'),
-											el('td', { class: 'num' }, String(u.uses)),
+											'time',
+											{ datetime: u.lastUsedAt, title: formatDateTime(u.lastUsedAt) },
+											fromNow(u.lastUsedAt),
 										),
 									),
+									el('td', { class: 'mono' }, u.lastExecutionId ?? '—'),
+									el('td', null, u.lastEnvironment ?? '—'),
+									el('td', { class: 'num' }, String(u.uses)),
 								),
 							),
-						)
+						})
 					: el(
 							'p',
 							{ class: 'muted', 'data-test': 'usedby-empty' },

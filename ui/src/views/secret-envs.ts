@@ -2,6 +2,7 @@
 import { get, isAbort, secretPath } from '../api.js';
 import { button, el } from '../dom.js';
 import { badge, errorBox, loading } from '../components/feedback.js';
+import { dataTable } from '../components/table.js';
 import { formatDateTime, fromNow, lineStatus } from '../format.js';
 import { NOT_GENERATED } from '../rules.js';
 import { can } from '../session.js';
@@ -135,67 +136,47 @@ async function loadVersions(
 			ctx.signal,
 		);
 		into.replaceChildren(
-			el(
-				'div',
-				{ class: 'table-wrap', tabindex: '0', role: 'region', 'aria-label': 'Versions' },
-				el(
-					'table',
-					{ class: 'table table-compact', 'data-test': 'versions-table' },
-					el('caption', { class: 'sr-only' }, `Versions in ${environment}`),
-					el(
-						'thead',
-						null,
+			dataTable({
+				caption: `Versions in ${environment}`,
+				compact: true,
+				test: 'versions-table',
+				heads: ['Version', 'Labels', 'Created', 'By', 'Reason', 'Expires'],
+				rows: [...list]
+					.sort((a, b) => b.version - a.version)
+					.map((v) =>
 						el(
 							'tr',
-							null,
-							['Version', 'Labels', 'Created', 'By', 'Reason', 'Expires'].map((h) =>
-								el('th', { scope: 'col' }, h),
+							{
+								'data-test': 'version-row',
+								'data-version': v.version,
+								class: v.destroyedAt ? 'row-deleted' : null,
+							},
+							el('td', { class: 'mono' }, `v${v.version}`),
+							el(
+								'td',
+								null,
+								el(
+									'div',
+									{ class: 'badges' },
+									v.labels.map((l) => badge(l, LABEL_KIND[l] ?? 'neutral', { 'data-label': l })),
+									v.destroyedAt ? badge('destroyed', 'danger') : null,
+								),
+							),
+							el('td', { class: 'nowrap' }, time(v.createdAt)),
+							el('td', null, v.createdBy),
+							el(
+								'td',
+								{ class: 'cell-description' },
+								v.reason ?? el('span', { class: 'muted' }, '—'),
+							),
+							el(
+								'td',
+								{ class: 'nowrap' },
+								v.expiresAt ? time(v.expiresAt) : el('span', { class: 'muted' }, 'never'),
 							),
 						),
 					),
-					el(
-						'tbody',
-						null,
-						[...list]
-							.sort((a, b) => b.version - a.version)
-							.map((v) =>
-								el(
-									'tr',
-									{
-										'data-test': 'version-row',
-										'data-version': v.version,
-										class: v.destroyedAt ? 'row-deleted' : null,
-									},
-									el('td', { class: 'mono' }, `v${v.version}`),
-									el(
-										'td',
-										null,
-										el(
-											'div',
-											{ class: 'badges' },
-											v.labels.map((l) =>
-												badge(l, LABEL_KIND[l] ?? 'neutral', { 'data-label': l }),
-											),
-											v.destroyedAt ? badge('destroyed', 'danger') : null,
-										),
-									),
-									el('td', { class: 'nowrap' }, time(v.createdAt)),
-									el('td', null, v.createdBy),
-									el(
-										'td',
-										{ class: 'cell-description' },
-										v.reason ?? el('span', { class: 'muted' }, '—'),
-									),
-									el(
-										'td',
-										{ class: 'nowrap' },
-										v.expiresAt ? time(v.expiresAt) : el('span', { class: 'muted' }, 'never'),
-									),
-								),
-							),
-					),
-				),
-			),
+			}),
 		);
 	} catch (err) {
 		if (!isAbort(err)) into.replaceChildren(errorBox(err, 'The versions could not be listed'));

@@ -1,6 +1,7 @@
 /** The secrets list's table: a row per secret with its environments, dates and state. */
 import { el } from '../dom.js';
 import { badge } from '../components/feedback.js';
+import { dataTable } from '../components/table.js';
 import { formatDateTime, fromNow, secretStatus } from '../format.js';
 import { hrefOf } from '../router.js';
 import { typeLabel } from '../rules.js';
@@ -43,36 +44,21 @@ export interface TableOptions {
 
 /** The secrets as a table, with sortable name and date columns. */
 export function secretsTable(items: SecretMetadata[], o: TableOptions): HTMLElement {
-	return el(
-		'div',
-		{ class: 'table-wrap', tabindex: '0', role: 'region', 'aria-label': 'Secrets' },
-		el(
-			'table',
-			{ class: 'table', 'data-test': 'secrets-table' },
-			el('caption', { class: 'sr-only' }, 'Secrets'),
-			el(
-				'thead',
-				null,
-				el(
-					'tr',
-					null,
-					sortHeader('Name', 'name', false, o.sort, o.setSort),
-					el('th', { scope: 'col' }, 'Description'),
-					el('th', { scope: 'col' }, 'Type'),
-					el('th', { scope: 'col' }, 'Environments'),
-					sortHeader('Last updated', 'updatedAt', true, o.sort, o.setSort),
-					sortHeader('Created', 'createdAt', true, o.sort, o.setSort),
-					el('th', { scope: 'col' }, 'Status'),
-					el('th', { scope: 'col' }, el('span', { class: 'sr-only' }, 'Actions')),
-				),
-			),
-			el(
-				'tbody',
-				null,
-				items.map((s) => row(s, o.menu(s))),
-			),
-		),
-	);
+	return dataTable({
+		caption: 'Secrets',
+		test: 'secrets-table',
+		heads: [
+			sortHeader('Name', 'name', false, o.sort, o.setSort),
+			'Description',
+			'Type',
+			'Environments',
+			sortHeader('Last updated', 'updatedAt', true, o.sort, o.setSort),
+			sortHeader('Created', 'createdAt', true, o.sort, o.setSort),
+			'Status',
+			el('th', { scope: 'col' }, el('span', { class: 'sr-only' }, 'Actions')),
+		],
+		rows: items.map((s) => row(s, o.menu(s))),
+	});
 }
 
 function row(s: SecretMetadata, menu: HTMLElement): HTMLElement {

@@ -2,6 +2,7 @@
 import { del, get, isAbort } from '../api.js';
 import { button, el } from '../dom.js';
 import { badge, callout, emptyState, errorBox, loading, toast } from '../components/feedback.js';
+import { dataTable } from '../components/table.js';
 import { confirmDialog } from '../components/confirm.js';
 import { formatDateTime, fromNow } from '../format.js';
 import { can } from '../session.js';
@@ -86,106 +87,89 @@ export function renderTokens(root: HTMLElement, ctx: ViewContext): void {
 			(a, b) =>
 				Number(!!a.revokedAt) - Number(!!b.revokedAt) || b.createdAt.localeCompare(a.createdAt),
 		);
-		return el(
-			'div',
-			{ class: 'table-wrap', tabindex: '0', role: 'region', 'aria-label': 'Access tokens' },
-			el(
-				'table',
-				{ class: 'table', 'data-test': 'tokens-table' },
-				el('caption', { class: 'sr-only' }, 'Access tokens'),
-				el(
-					'thead',
-					null,
+		return dataTable({
+			caption: 'Access tokens',
+			test: 'tokens-table',
+			heads: [
+				'Subject',
+				'Role',
+				'Environments',
+				'Name patterns',
+				'Created',
+				'Expires',
+				'Status',
+				el('th', { scope: 'col' }, el('span', { class: 'sr-only' }, 'Actions')),
+			],
+			rows: sorted.map((t) => {
+				const state = tokenState(t);
+				const revokeButton = !t.revokedAt
+					? button('Revoke', {
+							kind: 'ghost',
+							'data-test': 'token-revoke',
+							'aria-label': `Revoke the token of ${t.subject}`,
+						})
+					: null;
+				revokeButton?.addEventListener('click', () => revoke(t));
+				return el(
+					'tr',
+					{
+						'data-test': 'token-row',
+						'data-jti': t.jti,
+						'data-subject': t.subject,
+						class: t.revokedAt ? 'row-deleted' : null,
+					},
 					el(
-						'tr',
+						'td',
 						null,
-						[
-							'Subject',
-							'Role',
-							'Environments',
-							'Name patterns',
-							'Created',
-							'Expires',
-							'Status',
-						].map((h) => el('th', { scope: 'col' }, h)),
-						el('th', { scope: 'col' }, el('span', { class: 'sr-only' }, 'Actions')),
+						el(
+							'div',
+							{ class: 'stack' },
+							el('strong', null, t.subject),
+							el('span', { class: 'muted mono small' }, t.jti),
+						),
 					),
-				),
-				el(
-					'tbody',
-					null,
-					sorted.map((t) => {
-						const state = tokenState(t);
-						const revokeButton = !t.revokedAt
-							? button('Revoke', {
-									kind: 'ghost',
-									'data-test': 'token-revoke',
-									'aria-label': `Revoke the token of ${t.subject}`,
-								})
-							: null;
-						revokeButton?.addEventListener('click', () => revoke(t));
-						return el(
-							'tr',
-							{
-								'data-test': 'token-row',
-								'data-jti': t.jti,
-								'data-subject': t.subject,
-								class: t.revokedAt ? 'row-deleted' : null,
-							},
+					el(
+						'td',
+						null,
+						el(
+							'div',
+							{ class: 'stack' },
+							badge(t.role || 'custom', 'neutral'),
+							el('span', { class: 'muted small' }, t.scopes.join(', ')),
+						),
+					),
+					el('td', null, limits(t.environments, 'all')),
+					el('td', null, limits(t.secrets, 'all')),
+					el(
+						'td',
+						{ class: 'nowrap' },
+						el(
+							'div',
+							{ class: 'stack' },
 							el(
-								'td',
-								null,
-								el(
-									'div',
-									{ class: 'stack' },
-									el('strong', null, t.subject),
-									el('span', { class: 'muted mono small' }, t.jti),
-								),
+								'time',
+								{ datetime: t.createdAt, title: formatDateTime(t.createdAt) },
+								fromNow(t.createdAt),
 							),
-							el(
-								'td',
-								null,
-								el(
-									'div',
-									{ class: 'stack' },
-									badge(t.role || 'custom', 'neutral'),
-									el('span', { class: 'muted small' }, t.scopes.join(', ')),
-								),
-							),
-							el('td', null, limits(t.environments, 'all')),
-							el('td', null, limits(t.secrets, 'all')),
-							el(
-								'td',
-								{ class: 'nowrap' },
-								el(
-									'div',
-									{ class: 'stack' },
-									el(
-										'time',
-										{ datetime: t.createdAt, title: formatDateTime(t.createdAt) },
-										fromNow(t.createdAt),
-									),
-									el('span', { class: 'muted small' }, `by ${t.createdBy}`),
-								),
-							),
-							el(
-								'td',
-								{ class: 'nowrap' },
-								t.expiresAt
-									? el(
-											'time',
-											{ datetime: t.expiresAt, title: formatDateTime(t.expiresAt) },
-											fromNow(t.expiresAt),
-										)
-									: 'never',
-							),
-							el('td', null, badge(state.text, state.kind)),
-							el('td', { class: 'cell-actions' }, revokeButton),
-						);
-					}),
-				),
-			),
-		);
+							el('span', { class: 'muted small' }, `by ${t.createdBy}`),
+						),
+					),
+					el(
+						'td',
+						{ class: 'nowrap' },
+						t.expiresAt
+							? el(
+									'time',
+									{ datetime: t.expiresAt, title: formatDateTime(t.expiresAt) },
+									fromNow(t.expiresAt),
+								)
+							: 'never',
+					),
+					el('td', null, badge(state.text, state.kind)),
+					el('td', { class: 'cell-actions' }, revokeButton),
+				);
+			}),
+		});
 	}
 
 	void load();
