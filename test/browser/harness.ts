@@ -33,6 +33,11 @@ export interface Recording {
 	answers: Place[];
 	/** Answers whose body could not be read (a redirect, a page closed mid-answer). */
 	unreadable: string[];
+	/**
+	 * Requests the page itself cancelled (it left a view while they ran): the browser discarded their
+	 * answers, so there is nothing of them left to search.
+	 */
+	aborted: string[];
 	urls: string[];
 	consoleErrors: string[];
 	pending: Promise<unknown>[];
@@ -182,12 +187,16 @@ export async function startSuite(options: { env?: Record<string, string> } = {})
 		const rec: Recording = {
 			answers: [],
 			unreadable: [],
+			aborted: [],
 			urls: [],
 			consoleErrors: [],
 			pending: [],
 		};
 		recordings.push(rec);
 		page.on('request', (req) => rec.urls.push(req.url()));
+		page.on('requestfailed', (req) => {
+			if (req.failure()?.errorText === 'net::ERR_ABORTED') rec.aborted.push(req.url());
+		});
 		page.on('response', (res) => {
 			const url = res.url();
 			// No body to read: a redirect, 204 No Content, 304 Not Modified.
@@ -245,7 +254,7 @@ export async function startSuite(options: { env?: Record<string, string> } = {})
 		checkCoverage(
 			places,
 			revealed,
-			recordings.flatMap((r) => r.unreadable),
+			recordings.flatMap((r) => r.unreadable.filter((u) => !r.aborted.includes(u))),
 		);
 		return scan(
 			values,
