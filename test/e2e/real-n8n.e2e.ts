@@ -11,6 +11,7 @@ import { formatLogLine } from '../../src/server/app';
 import { startServer } from '../../src/server/serve';
 import { sel, signIn, textOf } from '../browser/driving';
 import { launchBrowser } from '../browser/harness';
+import { freePorts } from '../helpers/ports';
 import { sealedRawSql } from '../helpers/store';
 import { randomBytes } from 'node:crypto';
 import {
@@ -144,6 +145,7 @@ beforeAll(async () => {
 	runtime.ensureSqlite3();
 	dir = mkdtempSync(join(tmpdir(), 'n8n-secrets-e2e-'));
 	runtime.installPackage(dir);
+	const [n8nPort, brokerPort] = await freePorts(2);
 	env = {
 		...Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('N8N_'))),
 		// jest sets NODE_ENV=test, which n8n takes as its own test mode.
@@ -151,6 +153,9 @@ beforeAll(async () => {
 		N8N_USER_FOLDER: dir,
 		N8N_DIAGNOSTICS_ENABLED: 'false',
 		N8N_VERSION_NOTIFICATIONS_ENABLED: 'false',
+		// Ports of their own: a developer's n8n (`npm start`) holds 5678 and its task broker 5679.
+		N8N_PORT: String(n8nPort),
+		N8N_RUNNERS_BROKER_PORT: String(brokerPort),
 		N8N_SECRETS_MASTER_KEY: randomBytes(32).toString('base64'),
 		N8N_SECRETS_DB: join(dir, '.n8n', 'secrets', 'secrets.db'),
 	};
