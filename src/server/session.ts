@@ -6,12 +6,13 @@
  * request; sessions end when idle, at an absolute limit, at sign-out, and when their token stops
  * working. Failed sign-ins are rate-limited per client address.
  */
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 
 import { SecretsError, isSecretsError } from '../core/errors';
 import { ROLES, type Role } from '../core/model';
+import { macEquals } from '../crypto/aead';
 import type { WhoAmI } from '../service/api';
 import type { SecretsService } from '../service/secrets-service';
 
@@ -81,12 +82,6 @@ function roleOf(scopes: readonly string[]): Role | null {
 
 function digest(id: string): string {
 	return createHash('sha256').update(id).digest('hex');
-}
-
-function sameText(a: string, b: string): boolean {
-	const x = Buffer.from(a);
-	const y = Buffer.from(b);
-	return x.length === y.length && timingSafeEqual(x, y);
 }
 
 /**
@@ -192,7 +187,8 @@ export class Sessions {
 				if (isSecretsError(err) && TOKEN_FAILURES.has(err.code)) this.recordFailure(req.ip);
 				throw err;
 			}
-			// Failures are forgotten only as they age: one good token does not buy more guesses.
+			// Failures are not forgotten on success, only as they age: one good token buys no more guesses.
+			// A session this browser held ends; shadowing copies are cleared with the new cookie below.
 			let old: string | undefined;
 			try {
 				old = cookieValue(req, this.cookieName);
@@ -332,7 +328,7 @@ export class Sessions {
 
 	private checkCsrf(req: FastifyRequest, session: Session): void {
 		const given = req.headers['x-csrf-token'];
-		if (typeof given !== 'string' || !sameText(given, session.csrf))
+		if (typeof given !== 'string' || !macEquals(Buffer.from(given), Buffer.from(session.csrf)))
 			throw new SecretsError(
 				'CSRF_REQUIRED',
 				"A change needs the session's CSRF token in the x-csrf-token header (the page sends it; reload it).",
