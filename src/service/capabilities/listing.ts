@@ -11,10 +11,8 @@ import { secretAllowed } from '../../auth/permissions';
 import { type PageKey, type SecretRow, secrets } from '../../store/repository';
 import { DAY_MS } from '../core';
 import type { Impl } from '../runner';
+import { EXPIRING_DAYS } from './reports';
 import { metadataOf } from './secret-rows';
-
-/** How far ahead "expiring" looks, as in `stats`. */
-const EXPIRING_DAYS = 30;
 
 /**
  * A cursor is the last name shown, as before sorting existed; sorted by a time, the time and the

@@ -13,6 +13,9 @@ import type { Impl } from '../runner';
 import { applyRetention, previousExpired } from './lines';
 import { coversWholeSecret } from './secret-rows';
 
+/** How far ahead "expiring" looks: `stats.expiringWithin30Days` and the listing's status filter. */
+export const EXPIRING_DAYS = 30;
+
 type VisibleLine = {
 	line: Awaited<ReturnType<typeof lines.allOfTenant>>[number];
 	secret: SecretRow;
@@ -103,7 +106,7 @@ const stats: Impl<'stats'> = async (c, { p }, x): Promise<Stats> => {
 	);
 	const live = all.filter((s) => !s.deleted_at);
 	const nowMs = c.now().getTime();
-	const horizon = new Date(nowMs + 30 * DAY_MS).toISOString();
+	const horizon = new Date(nowMs + EXPIRING_DAYS * DAY_MS).toISOString();
 	const now = new Date(nowMs).toISOString();
 	const byType: Record<string, number> = {};
 	for (const s of live) byType[s.type] = (byType[s.type] ?? 0) + 1;
