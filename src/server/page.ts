@@ -11,7 +11,7 @@ import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 
 import { SecretsError } from '../core/errors';
-import { ROLES, ROTATION_POLICIES, SECRET_TYPES } from '../core/model';
+import { AUDIT_ACTIONS, ROLES, ROTATION_POLICIES, SECRET_TYPES } from '../core/model';
 import * as schema from '../core/schemas';
 
 /**
@@ -104,6 +104,7 @@ export function pageRules(recoveryWindowDays: number) {
 		types: [...SECRET_TYPES],
 		rotationPolicies: [...ROTATION_POLICIES],
 		roles: ROLES,
+		auditActions: [...AUDIT_ACTIONS],
 		recoveryWindowDays,
 	};
 }

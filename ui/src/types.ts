@@ -121,6 +121,7 @@ export interface Rules {
 	types: string[];
 	rotationPolicies: string[];
 	roles: Record<string, string[]>;
+	auditActions: string[];
 	recoveryWindowDays: number;
 }
 

@@ -5,29 +5,12 @@ import { callout, emptyState, errorBox, loading } from '../components/feedback.j
 import { field, selectInput, textInput } from '../components/fields.js';
 import { CursorPager } from '../components/pager.js';
 import { formatDateTime, localToIso } from '../format.js';
+import { rules } from '../rules.js';
 import { can } from '../session.js';
 import type { AuditEvent, Page } from '../types.js';
 import { type ViewContext, pageHeader } from '../view.js';
 import { auditTable } from './audit-table.js';
 
-const ACTIONS = [
-	'create',
-	'update',
-	'stage',
-	'promote',
-	'rollback',
-	'rotate',
-	'delete',
-	'restore',
-	'purge',
-	'reveal',
-	'use',
-	'deny',
-	'token.create',
-	'token.revoke',
-	'key.rotate',
-	'audit.archive',
-];
 const PAGE_SIZE = 50;
 
 interface VerifyReport {
@@ -58,9 +41,12 @@ export function renderAudit(root: HTMLElement, ctx: ViewContext): void {
 		secret: text('Secret', 'audit-filter-secret'),
 		action: field(
 			'Action',
-			selectInput([['', 'Any action'], ...ACTIONS.map((a) => [a, a] as [string, string])], {
-				'data-test': 'audit-filter-action',
-			}),
+			selectInput(
+				[['', 'Any action'], ...rules().auditActions.map((a) => [a, a] as [string, string])],
+				{
+					'data-test': 'audit-filter-action',
+				},
+			),
 		),
 		actor: text('Actor', 'audit-filter-actor'),
 		outcome: field(
