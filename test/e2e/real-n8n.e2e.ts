@@ -11,6 +11,7 @@ import { formatLogLine } from '../../src/server/app';
 import { startServer } from '../../src/server/serve';
 import { sel, signIn, textOf } from '../browser/driving';
 import { launchBrowser } from '../browser/harness';
+import { encodingsOf } from '../browser/leak';
 import { freePorts } from '../helpers/ports';
 import { sealedRawSql } from '../helpers/store';
 import { randomBytes } from 'node:crypto';
@@ -649,23 +650,19 @@ describe('inside a real n8n', () => {
 			join(dir, 'credentials.json'),
 			join(dir, 'n8n-output.log'),
 		].filter((f) => existsSync(f) && statSync(f).isFile());
-		const forms = (v: string) => [
-			v,
-			Buffer.from(v).toString('base64'),
-			encodeURIComponent(v),
-			JSON.stringify(v).slice(1, -1),
-		];
+		// The browser suite's forms: raw, base64 (every alignment), base64url, URL, JSON, hex, UTF-16.
+		const forms = (v: string) => encodingsOf(v).map((f) => f.bytes);
 		const hits: string[] = [];
 		const values = [PROD, STAGING, ROTATED, ...usedValues];
 		for (const value of values) {
 			for (const form of forms(value)) {
 				for (const place of places)
-					if (readFileSync(place).includes(Buffer.from(form))) hits.push(`${place}: ${value}`);
+					if (readFileSync(place).includes(form)) hits.push(`${place}: ${value}`);
 			}
 		}
 		const revealHits = places.filter((p) => readFileSync(p).includes(Buffer.from(REVEALED)));
 		console.log(
-			`leak audit: ${values.length} values x ${forms('x').length} forms searched in ${places.length} places (${places.map((p) => p.slice(dir.length + 1)).join(', ')}); ${hits.length} hits; the revealed value found in ${revealHits.length} (the execution that revealed it)`,
+			`leak audit: ${values.length} values in ${values.reduce((n, v) => n + forms(v).length, 0)} forms searched in ${places.length} places (${places.map((p) => p.slice(dir.length + 1)).join(', ')}); ${hits.length} hits; the revealed value found in ${revealHits.length} (the execution that revealed it)`,
 		);
 		// n8n's database, both exports and n8n's own output are always searched; the database's -wal and
 		// -shm files only exist between SQLite checkpoints, and are searched whenever they do.
