@@ -41,6 +41,11 @@ export type ResolveSnapshot =
 			/** The ciphertext as stored and the slot it is bound to: never the plaintext. */
 			aad: Buffer;
 			stored: EncryptedValue;
+			/**
+			 * Set once a decryption of `stored` passed the MAC check: the cache keeps the bytes read from
+			 * the store, so later resolutions of this entry need not check the same bytes again.
+			 */
+			macChecked?: boolean;
 	  };
 
 /**

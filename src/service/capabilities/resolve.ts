@@ -65,7 +65,8 @@ async function resolveValue(
 	}
 	checkValidity(c, row, line, v, i.selector);
 	const key = await loadDataKey(c.driver, c.keyring, p.tenant, v.dek_id);
-	const value = key.decryptValue(snap.aad, snap.stored);
+	const value = key.decryptValue(snap.aad, snap.stored, snap.macChecked);
+	snap.macChecked = true;
 	await c.audit.use(p.tenant, {
 		actor: p.subject,
 		tokenId: p.jti,
