@@ -86,8 +86,10 @@ export class ResolveCache {
 		name: string,
 		environment: string,
 		selector: VersionSelector | undefined,
+		fresh = false,
 	): Promise<ResolveSnapshot> {
-		// `ensureLive`, at the start of this same operation, brought the cache up to the store's state.
+		if (fresh) return load(this.core.driver, tenant, name, environment, selector);
+		// `refresh`, at the start of this same operation, brought the cache up to the store's state.
 		const generation = this.core.generation;
 		const key = `${tenant}\0${name}\0${environment}\0${selector ? JSON.stringify(selector) : ''}`;
 		let snap = this.entries.get(key);
