@@ -12,18 +12,21 @@
 import type { Pool } from 'pg';
 
 /**
- * One statement, one snapshot: the counter it compares with is the one it returns, and a commit
- * acknowledged before the statement began is seen by both.
+ * One statement: the records are inserted only if the counter, read in the statement's own snapshot,
+ * still equals the one they were prepared under; a commit acknowledged before the statement began is
+ * seen. The single-record form is the one a lone resolution sends.
  */
-const APPEND = {
+const APPEND_ONE = {
+	name: 'n8ns_audit_append1',
+	text: 'INSERT INTO audit_pending (record) SELECT $1::text FROM store_changes WHERE id = 1 AND counter = $2',
+};
+const APPEND_MANY = {
 	name: 'n8ns_audit_append',
-	text: `WITH c AS (SELECT counter FROM store_changes WHERE id = 1),
-  ins AS (
-    INSERT INTO audit_pending (record)
-    SELECT r.record FROM unnest($1::text[], $2::bigint[]) WITH ORDINALITY AS r(record, generation, n), c
-    WHERE r.generation = c.counter ORDER BY r.n
-  )
-SELECT counter FROM c`,
+	text: 'INSERT INTO audit_pending (record) SELECT unnest($1::text[]) FROM store_changes WHERE id = 1 AND counter = $2',
+};
+const READ_COUNTER = {
+	name: 'n8ns_audit_counter',
+	text: 'SELECT counter FROM store_changes WHERE id = 1',
 };
 
 /** Most records one statement carries; more wait for the next. */
@@ -84,18 +87,30 @@ export class AuditAppends {
 	}
 
 	private async send(batch: Waiting[]): Promise<void> {
-		try {
-			const result = await this.pool.query<{ counter: number | string }>({
-				...APPEND,
-				values: [batch.map((w) => w.record), batch.map((w) => w.generation)],
-			});
-			const counter = result.rows[0]?.counter;
-			this.saw(counter);
-			const now = String(counter);
-			for (const w of batch) w.done(counter !== undefined && w.generation === now);
-		} catch (err) {
-			const e = this.failure(err);
-			for (const w of batch) w.failed(e);
+		// One statement per generation the records were prepared under (almost always one).
+		const groups = new Map<string, Waiting[]>();
+		for (const w of batch) {
+			const group = groups.get(w.generation);
+			if (group) group.push(w);
+			else groups.set(w.generation, [w]);
+		}
+		for (const [generation, group] of groups) {
+			try {
+				const records = group.map((w) => w.record);
+				const result = await this.pool.query(
+					records.length === 1
+						? { ...APPEND_ONE, values: [records[0], generation] }
+						: { ...APPEND_MANY, values: [records, generation] },
+				);
+				const kept = result.rowCount === records.length;
+				if (kept) this.saw(generation);
+				// Refused: the store changed. Learn its counter, so the calls run again on fresh rows.
+				else this.saw((await this.pool.query<{ counter: number }>(READ_COUNTER)).rows[0]?.counter);
+				for (const w of group) w.done(kept);
+			} catch (err) {
+				const e = this.failure(err);
+				for (const w of group) w.failed(e);
+			}
 		}
 	}
 }
