@@ -17,6 +17,7 @@ import {
 	open,
 	seal,
 	secretKey,
+	FastHmac,
 } from './aead';
 import type { MasterKey } from './master-key';
 
@@ -51,6 +52,8 @@ export class DataKey {
 	private readonly macKey: KeyObject;
 	/** Keys the MAC on the audit chain's head, so a rewritten chain cannot be re-sealed without it. */
 	readonly auditKey: KeyObject;
+	/** The same audit key, for the seal of every journaled audit record (one per resolution). */
+	readonly auditHmac: FastHmac;
 	/** Keys the seals on the rows that decide which value is served and to whom (see row-seals.ts). */
 	readonly rowKey: KeyObject;
 
@@ -62,6 +65,7 @@ export class DataKey {
 		this.key = secretKey(key);
 		this.macKey = deriveKey(key, `n8n-secrets/value-mac/v1|${tenant}`);
 		this.auditKey = deriveKey(key, `n8n-secrets/audit-head/v1|${tenant}`);
+		this.auditHmac = new FastHmac(this.auditKey);
 		this.rowKey = deriveKey(key, `n8n-secrets/row-seal/v1|${tenant}`);
 	}
 

@@ -1,6 +1,4 @@
 /** The audit journal's records, sealed when written and chained when ingested. */
-import { createHmac } from 'node:crypto';
-
 import { faultPoint } from '../../core/fault';
 import { macEquals } from '../../crypto/aead';
 import type { DataKey } from '../../crypto/keyring';
@@ -12,7 +10,7 @@ import { ChainWriter } from './writer';
 
 /** The seal of a journal record: computed over the JSON text as is (no copy; it is on the hot path). */
 function journalMac(key: DataKey, json: string): Buffer {
-	return createHmac('sha256', key.auditKey).update(json).digest();
+	return key.auditHmac.mac(json);
 }
 
 /** One journal line: the event as JSON, a tab, and its seal (JSON never contains a raw tab). */
