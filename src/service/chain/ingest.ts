@@ -104,6 +104,8 @@ export async function ingestJournal(
 	return { chained: chain.count(), finalized };
 }
 
+const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
+
 /**
  * Chains sealed records one by one; a record that fails its seal was altered after it was written,
  * and is recorded as an integrity failure in every tenant's chain instead of being dropped.
@@ -114,9 +116,12 @@ export function recordChainer(
 		keyFor: KeyLookup;
 		activeKey: (tenant: string) => Promise<DataKey>;
 		tenants: () => Promise<string[]>;
+		/** Records checked and chained between two turns of the event loop (default: no turn). */
+		yieldEvery?: number;
 	},
 ) {
 	let chained = 0;
+	let opened = 0;
 	const activeKeys = new Map<string, DataKey>();
 	const activeKey = async (tenant: string) => {
 		let k = activeKeys.get(tenant);
@@ -141,6 +146,9 @@ export function recordChainer(
 		count: () => chained,
 		/** `where` names the record in the alarm if it fails its seal. */
 		add: async (line: string, where: string) => {
+			// With `yieldEvery`, the process serves resolutions between records. Not for the journal:
+			// its own file is ended only if nothing was appended while it was read.
+			if (opts.yieldEvery && ++opened % opts.yieldEvery === 0) await yieldToEventLoop();
 			const record = await openJournalRecord(line, opts.keyFor);
 			if (!record) return alarm(`${where} failed its seal and was not trusted`);
 			await writer.add(await activeKey(record.tenant), record);

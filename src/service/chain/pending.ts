@@ -8,8 +8,8 @@ import { type KeyLookup, recordChainer } from './ingest';
 import { ChainWriter } from './writer';
 import type { DataKey } from '../../crypto/keyring';
 
-/** Records one transaction chains; the rest wait for the next. */
-export const PENDING_BATCH = 2000;
+/** Records one transaction chains (the rest wait for the next): small enough not to hold up the process. */
+export const PENDING_BATCH = 256;
 
 /**
  * Chains up to PENDING_BATCH pending records in the caller's transaction. With `wait`, waits for the
@@ -30,7 +30,8 @@ export async function ingestPending(
 	const rows = await auditPending.take(tx, PENDING_BATCH);
 	if (rows.length === 0) return { chained: 0, more: false };
 	const writer = new ChainWriter(tx, opts.lockHead, opts.keyFor);
-	const chain = recordChainer(writer, opts);
+	// Between every 64 records the process serves other calls: checking a batch takes milliseconds.
+	const chain = recordChainer(writer, { ...opts, yieldEvery: 64 });
 	for (const row of rows) await chain.add(row.record, `pending audit record ${row.id}`);
 	await writer.finish();
 	return { chained: chain.count(), more: rows.length === PENDING_BATCH };

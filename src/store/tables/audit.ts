@@ -54,6 +54,8 @@ export const audit = {
 			const n = left >= 100 ? 100 : left >= 10 ? 10 : 1;
 			await x.run(insertRows(n), events.slice(at, at + n).flatMap(auditRowValues));
 			at += n;
+			// Between statements the process serves other calls (SQLite's run does not wait on I/O).
+			if (at < events.length) await new Promise<void>((resolve) => setImmediate(resolve));
 		}
 	},
 	/** The newest stored event (none, or one), to chain on from when the head cannot be trusted. */
