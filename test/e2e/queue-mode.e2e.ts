@@ -23,7 +23,6 @@ import {
 	missingParts,
 	n8nCommand,
 	runtime,
-	waitForWebhooks,
 } from '../helpers/n8n-queue';
 import { freePorts } from '../helpers/ports';
 import { auditQueueMode } from '../helpers/queue-audit';
@@ -155,7 +154,7 @@ beforeAll(async () => {
 		`--input=${join(dir, 'workflows-in.json')}`,
 		'--activeState=fromJson',
 	]);
-	await waitForWebhooks(database, Object.keys(WORKFLOW_IDS));
+	await cluster.waitForWebhooks(Object.keys(WORKFLOW_IDS));
 	console.log(
 		`queue mode up (Redis, n8n's database, the store, main and 2 workers) in ${Math.round((Date.now() - started) / 1000)} s`,
 	);
@@ -281,6 +280,7 @@ describeQueue('n8n in queue mode: main, two workers, Redis and PostgreSQL', () =
 		// The n8n side of the cluster is given nothing of the store: no key, no database.
 		expect(Object.keys(base).filter((k) => k.startsWith('N8N_SECRETS_'))).toEqual([]);
 		await cluster!.start(2, {});
+		await cluster!.waitForWebhooks(Object.keys(WORKFLOW_IDS));
 
 		const relayed = await untilBothWorkersServed('q-relay');
 		expect(notSending(relayed.seen, VALUES.remote, bearer)).toEqual([]);

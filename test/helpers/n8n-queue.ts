@@ -349,28 +349,38 @@ export class QueueCluster {
 		this.processes = [];
 	}
 
+	/**
+	 * Waits until main serves a production webhook at every path: asked with a CORS preflight
+	 * (OPTIONS with an Origin), which main answers 204 for a registered webhook and 404 otherwise,
+	 * without running anything.
+	 */
+	async waitForWebhooks(paths: string[]): Promise<void> {
+		const deadline = Date.now() + 60_000;
+		const registered = (path: string) =>
+			fetch(`${this.mainBase}/webhook/${path}`, {
+				method: 'OPTIONS',
+				headers: { origin: 'http://127.0.0.1', 'access-control-request-method': 'GET' },
+			}).then(
+				(r) => r.status === 204,
+				() => false,
+			);
+		if (await registered(`not-a-webhook-${randomBytes(4).toString('hex')}`))
+			throw new Error('main answers the preflight for any path: it cannot tell registered ones');
+		for (;;) {
+			const answers = await Promise.all(paths.map(registered));
+			const missing = paths.filter((_, i) => !answers[i]);
+			if (missing.length === 0) return;
+			if (Date.now() > deadline)
+				throw new Error(`main serves no webhook at ${missing.join(', ')} after 60 s`);
+			await sleep(200);
+		}
+	}
+
 	private known = new Map<string, string>();
 
 	/** The worker that ran an execution, as its own log says (the logs are read again on a miss). */
 	workerOf(execution: string): string | undefined {
 		if (!this.known.has(execution)) this.known = executionsByWorker(this.workerLogs);
 		return this.known.get(execution);
-	}
-}
-/** Waits until main has registered a production webhook for every path (n8n's webhook_entity). */
-export async function waitForWebhooks(database: string, paths: string[]): Promise<void> {
-	const deadline = Date.now() + 60_000;
-	for (;;) {
-		const rows = await adminSql(
-			'SELECT "webhookPath" AS path FROM webhook_entity',
-			[],
-			databaseUrl(database),
-		);
-		const registered = new Set(rows.map((r) => String(r.path)));
-		const missing = paths.filter((p) => !registered.has(p));
-		if (missing.length === 0) return;
-		if (Date.now() > deadline)
-			throw new Error(`main has not registered the webhooks ${missing.join(', ')} within 60 s`);
-		await sleep(200);
 	}
 }
