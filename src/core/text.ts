@@ -11,6 +11,11 @@ const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[
 export const CONTROL = /[\u0000-\u001F\u007F-\u009F]/;
 export const CONTROL_BUT_TAB_NEWLINE = /[\u0000-\u0008\u000B-\u001F\u007F-\u009F]/;
 
+const FORBIDDEN_ALL = new RegExp(`${CONTROL.source}|${LONE_SURROGATE.source}`, 'g');
+const UNSTORABLE_ALL = new RegExp(`\u0000|${LONE_SURROGATE.source}`, 'g');
+/** NUL or any surrogate: text without one is storable as it is (the common case, tested first). */
+const MAYBE_UNSTORABLE = /[\u0000\uD800-\uDFFF]/;
+
 /** Whether `s` is text every store keeps as given: no unpaired surrogate. */
 export function isWellFormedText(s: string): boolean {
 	return !LONE_SURROGATE.test(s);
@@ -26,7 +31,7 @@ export function hasForbiddenCharacter(s: string, options: { multiline?: boolean 
 
 /** The same characters replaced by U+FFFD: for text that is recorded, not validated (n8n context). */
 export function replaceForbiddenCharacters(s: string): string {
-	return s.replace(new RegExp(`${CONTROL.source}|${LONE_SURROGATE.source}`, 'g'), '\uFFFD');
+	return s.replace(FORBIDDEN_ALL, '\uFFFD');
 }
 
 /**
@@ -35,5 +40,6 @@ export function replaceForbiddenCharacters(s: string): string {
  * is hashed is what is stored.
  */
 export function toStorableText(s: string): string {
-	return s.replace(new RegExp(`\u0000|${LONE_SURROGATE.source}`, 'g'), '\uFFFD');
+	// On every audited resolution: the regular expressions are built once, and most text has neither.
+	return MAYBE_UNSTORABLE.test(s) ? s.replace(UNSTORABLE_ALL, '\uFFFD') : s;
 }

@@ -9,6 +9,7 @@ import {
 	createCipheriv,
 	createDecipheriv,
 	createHmac,
+	hash,
 	hkdfSync,
 	randomBytes,
 	timingSafeEqual,
@@ -61,6 +62,41 @@ export function hmac(key: KeyObject, ...parts: Buffer[]): Buffer {
 	const h = createHmac('sha256', key);
 	for (const p of parts) h.update(p);
 	return h.digest();
+}
+
+/**
+ * HMAC-SHA-256 (RFC 2104) for a key used on every resolution: the padded keys are computed once and
+ * each MAC is two one-shot hashes, about half the cost of a `createHmac` object per call.
+ */
+export class FastHmac {
+	private readonly inner: Buffer;
+	private readonly outer: Buffer;
+
+	constructor(key: KeyObject) {
+		const raw = key.export();
+		if (raw.length > 64) throw new Error('FastHmac takes keys of at most 64 bytes');
+		// The inner pad leads a scratch buffer the message is written after; the outer one is followed
+		// by the inner hash.
+		this.inner = Buffer.alloc(64 + 1024, 0x36);
+		this.outer = Buffer.alloc(64 + 32, 0x5c);
+		for (let i = 0; i < raw.length; i++) {
+			this.inner[i] ^= raw[i];
+			this.outer[i] ^= raw[i];
+		}
+		raw.fill(0);
+	}
+
+	/** The MAC of `text` (UTF-8). */
+	mac(text: string): Buffer {
+		let scratch = this.inner;
+		if (64 + Buffer.byteLength(text) > scratch.length) {
+			scratch = Buffer.alloc(64 + Buffer.byteLength(text));
+			this.inner.copy(scratch, 0, 0, 64);
+		}
+		const n = scratch.write(text, 64, 'utf8');
+		hash('sha256', scratch.subarray(0, 64 + n), 'buffer').copy(this.outer, 64);
+		return hash('sha256', this.outer, 'buffer');
+	}
 }
 
 export function macEquals(a: Buffer, b: Buffer): boolean {

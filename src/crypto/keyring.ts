@@ -17,6 +17,7 @@ import {
 	open,
 	seal,
 	secretKey,
+	FastHmac,
 } from './aead';
 import type { MasterKey } from './master-key';
 
@@ -51,6 +52,8 @@ export class DataKey {
 	private readonly macKey: KeyObject;
 	/** Keys the MAC on the audit chain's head, so a rewritten chain cannot be re-sealed without it. */
 	readonly auditKey: KeyObject;
+	/** The same audit key, for the seal of every journaled audit record (one per resolution). */
+	readonly auditHmac: FastHmac;
 	/** Keys the seals on the rows that decide which value is served and to whom (see row-seals.ts). */
 	readonly rowKey: KeyObject;
 
@@ -62,6 +65,7 @@ export class DataKey {
 		this.key = secretKey(key);
 		this.macKey = deriveKey(key, `n8n-secrets/value-mac/v1|${tenant}`);
 		this.auditKey = deriveKey(key, `n8n-secrets/audit-head/v1|${tenant}`);
+		this.auditHmac = new FastHmac(this.auditKey);
 		this.rowKey = deriveKey(key, `n8n-secrets/row-seal/v1|${tenant}`);
 	}
 
@@ -75,11 +79,16 @@ export class DataKey {
 	/**
 	 * Decrypts and checks the MAC; any mismatch is the same INTEGRITY_ERROR. The slot may be given as
 	 * its precomputed `valueAad`, which the resolve path keeps with the row it caches.
+	 *
+	 * `macChecked`: the caller already checked the MAC of these very bytes, read once from the store
+	 * and kept since in this process's memory (the resolve cache). GCM still authenticates them on
+	 * every call; the MAC is checked on every read from the store.
 	 */
-	decryptValue(slot: ValueSlot | Buffer, stored: EncryptedValue): string {
+	decryptValue(slot: ValueSlot | Buffer, stored: EncryptedValue, macChecked = false): string {
 		const aad = Buffer.isBuffer(slot) ? slot : valueAad(slot);
 		const bytes = open(this.key, { iv: stored.iv, data: stored.ciphertext }, aad);
-		if (!macEquals(hmac(this.macKey, aad, ZERO, bytes), stored.mac)) throw integrityError();
+		if (!macChecked && !macEquals(hmac(this.macKey, aad, ZERO, bytes), stored.mac))
+			throw integrityError();
 		return bytes.toString('utf8');
 	}
 

@@ -96,17 +96,40 @@ export class Core {
 	/**
 	 * At the start of every operation: the token must still exist and not be revoked. The answer is
 	 * cached until the next commit by any process (the store's change counter), like resolved rows.
+	 * Returns the counter this call's cached reads are good for.
+	 *
+	 * `deferred`: the caller checks the counter itself when it appends its audit record (a resolution
+	 * on a store with `auditAppends`), so the newest counter this process has seen will do, and the
+	 * call costs no round trip here.
 	 */
-	async ensureLive(p: Principal): Promise<void> {
-		const generation = await this.driver.changeCounter();
+	async ensureLive(p: Principal, deferred = false): Promise<string | null> {
+		const generation = await this.refresh(deferred);
+		await this.checkLive(p, generation);
+		return generation;
+	}
+
+	/** Brings the caches up to the store's change counter; returns the counter they are good for. */
+	async refresh(deferred = false): Promise<string | null> {
+		const known = deferred ? this.driver.auditAppends?.knownCounter : null;
+		const generation = known ?? (await this.driver.changeCounter());
 		if (generation === null || generation !== this.generation) {
 			for (const cache of this.caches) cache.clear();
 			this.generation = generation;
 		}
+		return generation;
+	}
+
+	/** The token's state as of `generation` (cached under it): it must exist and not be revoked. */
+	async checkLive(p: Principal, generation: string | null): Promise<void> {
 		// Keyed by tenant too: an identity provider's tokens may share an id across tenants.
 		const key = `${p.tenant}\0${p.jti}`;
-		if (!this.tokenStates.has(key)) this.tokenStates.set(key, await this.tokenRow(this.driver, p));
-		tokenState(this.tokenStates.get(key));
+		let state = this.tokenStates.get(key);
+		if (!this.tokenStates.has(key)) {
+			state = await this.tokenRow(this.driver, p);
+			// Kept only if no newer change was seen meanwhile: the row may predate it.
+			if (generation !== null && generation === this.generation) this.tokenStates.set(key, state);
+		}
+		tokenState(state);
 	}
 
 	/** Inside every transaction: the token must still exist and not be revoked. */

@@ -78,6 +78,10 @@ export class KeyedDriver implements SqlDriver {
 		};
 	}
 
+	get auditAppends(): SqlDriver['auditAppends'] {
+		return this.inner.auditAppends;
+	}
+
 	/** The inner driver's, live: a read-only SQLite store becomes writable again once fixed. */
 	get readOnlyReason(): SqlDriver['readOnlyReason'] {
 		return this.inner.readOnlyReason;

@@ -14,6 +14,7 @@ import { isStorageFault, storageFault } from '../store/sqlite/storage-faults';
 import type { Caller } from './api';
 import type { Core } from './core';
 import { type InputOf, type OperationName, OPERATIONS, type OperationDecl } from './operations';
+import { StaleRead } from './stale';
 
 /** One call of an operation: the verified principal, the validated input, and who called from where. */
 export interface Call<K extends OperationName = OperationName> {
@@ -22,7 +23,22 @@ export interface Call<K extends OperationName = OperationName> {
 	caller: Caller;
 	/** The input's `destinationHost`, parsed once: where a value is about to be sent. */
 	destination?: Destination;
+	/** The store's change counter this call's cached reads are good for (Core.refresh). */
+	generation?: string | null;
+	/**
+	 * Read every row from the store, not the cache, and record without checking the counter: the last
+	 * attempt of a resolution that found the store changing under every earlier one.
+	 */
+	fresh?: boolean;
 }
+
+/** Resolutions that validate their cached reads when they append their audit record. */
+const RESOLUTIONS: ReadonlySet<OperationName> = new Set(['use', 'resolve', 'reveal', 'relay']);
+/**
+ * Attempts of a resolution on cached rows before it reads them all from the store (under a stream of
+ * writes, such as a re-encryption, every optimistic attempt may find the counter moved).
+ */
+const OPTIMISTIC_ATTEMPTS = 3;
 
 /**
  * What a write records on success, beyond the declaration: the version it made or served, a reason
@@ -73,31 +89,54 @@ export class Runner {
 			environment: typeof fields.environment === 'string' ? fields.environment : undefined,
 			destinationHost: destination && formatDestination(destination),
 		};
-		return this.guard(caller, decl, target, async (p) => {
-			authorize(p, name, decl, target);
-			const call: Call<K> = { p, i, caller, destination };
-			const impl = this.impls[name] as Impl<K>;
-			const note: AuditNote = {};
-			if (decl.kind !== 'write') return impl(this.core, call, this.core.driver, note);
-			return this.core.driver.transaction(async (tx) => {
-				await this.core.checkToken(tx, p);
-				const result = await impl(this.core, call, tx, note);
-				if (!note.skip)
-					await this.core.audit.write(tx, p.tenant, {
-						actor: p.subject,
-						tokenId: p.jti,
-						action: decl.action as AuditAction,
-						secret: target.secret,
-						environment: target.environment,
-						version: note.version ?? null,
-						outcome: 'success',
-						reason:
-							note.reason !== undefined ? note.reason : ((i as { reason?: string }).reason ?? null),
-						context: caller.context,
-					});
-				return result;
-			}, 'full');
-		});
+		// A relay check without a secret appends nothing, so it cannot defer its freshness check.
+		const optimistic =
+			this.core.driver.auditAppends !== undefined &&
+			RESOLUTIONS.has(name) &&
+			target.secret !== undefined;
+		for (let attempt = 1; ; attempt++) {
+			const deferred = optimistic && attempt <= OPTIMISTIC_ATTEMPTS;
+			const fresh = optimistic && !deferred;
+			try {
+				return await this.guard(caller, decl, target, deferred, (p, generation) =>
+					this.act(name, decl, target, { p, i, caller, destination, generation, fresh }),
+				);
+			} catch (err) {
+				// Only a deferred attempt is refused as stale: the fresh one always ends.
+				if (!(err instanceof StaleRead)) throw err;
+			}
+		}
+	}
+
+	private act<K extends OperationName>(
+		name: K,
+		decl: OperationDecl,
+		target: Target,
+		call: Call<K>,
+	): Promise<unknown> {
+		const { p, i, caller } = call;
+		authorize(p, name, decl, target);
+		const impl = this.impls[name] as Impl<K>;
+		const note: AuditNote = {};
+		if (decl.kind !== 'write') return impl(this.core, call, this.core.driver, note);
+		return this.core.driver.transaction(async (tx) => {
+			await this.core.checkToken(tx, p);
+			const result = await impl(this.core, call, tx, note);
+			if (!note.skip)
+				await this.core.audit.write(tx, p.tenant, {
+					actor: p.subject,
+					tokenId: p.jti,
+					action: decl.action as AuditAction,
+					secret: target.secret,
+					environment: target.environment,
+					version: note.version ?? null,
+					outcome: 'success',
+					reason:
+						note.reason !== undefined ? note.reason : ((i as { reason?: string }).reason ?? null),
+					context: caller.context,
+				});
+			return result;
+		}, 'full');
 	}
 
 	/**
@@ -110,14 +149,20 @@ export class Runner {
 		caller: Caller,
 		decl: OperationDecl,
 		target: Target,
-		fn: (p: Principal) => Promise<T>,
+		deferred: boolean,
+		fn: (p: Principal, generation: string | null) => Promise<T>,
 	): Promise<T> {
 		const p = await this.core.verifier.verify(caller?.token);
+		let generation: string | null = null;
 		try {
 			// A revoked token is told so (401) whatever it asks for, before any permission check.
-			await this.core.ensureLive(p);
-			return await fn(p);
+			generation = await this.core.refresh(deferred);
+			await this.core.checkLive(p, generation);
+			return await fn(p, generation);
 		} catch (caught) {
+			if (caught instanceof StaleRead) throw caught;
+			// A failure decided on cached rows is only told (and audited) if they were still current.
+			if (deferred && (await this.changedSince(generation))) throw new StaleRead();
 			const err = this.explain(decl, caught);
 			const denied =
 				err instanceof SecretsError && (DENIAL_CODES.has(err.code) || err.code === 'TOKEN_REVOKED');
@@ -147,6 +192,15 @@ export class Runner {
 					});
 			}
 			throw err;
+		}
+	}
+
+	/** Whether the store changed since `generation` (false when that cannot be told now). */
+	private async changedSince(generation: string | null): Promise<boolean> {
+		try {
+			return (await this.core.driver.changeCounter()) !== generation;
+		} catch {
+			return false;
 		}
 	}
 

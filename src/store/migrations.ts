@@ -10,7 +10,28 @@ interface Migration {
 	version: number;
 	description: string;
 	sql: string;
+	/** Statements for PostgreSQL only, each run whole (a function body holds semicolons). */
+	postgres?: string[];
 }
+
+/**
+ * The tables whose rows any process may cache (secrets, values, tokens, keys): every statement that
+ * writes one moves the store's change counter, in the writer's own transaction, whoever runs it (the
+ * service, a migration, an operator's hand-written SQL). The audit tables do not move it.
+ */
+const CACHED_TABLES = [
+	'meta',
+	'master_keys',
+	'tenants',
+	'data_keys',
+	'signing_keys',
+	'tokens',
+	'secrets',
+	'secret_tags',
+	'value_lines',
+	'versions',
+	'key_rotations',
+];
 
 const MIGRATIONS: Migration[] = [
 	{
@@ -209,6 +230,28 @@ CREATE INDEX secrets_by_updated ON secrets (tenant, updated_at, name);
 CREATE INDEX secrets_by_created ON secrets (tenant, created_at, name)
 `,
 	},
+	{
+		version: 5,
+		description:
+			'a change counter every process can check in the same round trip as its audit record, and audit records awaiting their place in the chain (PostgreSQL)',
+		sql: `
+CREATE TABLE store_changes (id INTEGER PRIMARY KEY, counter {{bigint}} NOT NULL);
+INSERT INTO store_changes (id, counter) VALUES (1, 1);
+CREATE TABLE audit_pending (id {{serial}} PRIMARY KEY, record TEXT NOT NULL)
+`,
+		postgres: [
+			// SET search_path FROM CURRENT: the counter of this schema, whatever the writer's search_path.
+			`CREATE FUNCTION n8ns_store_changed() RETURNS trigger LANGUAGE plpgsql SET search_path FROM CURRENT AS $$
+BEGIN
+  UPDATE store_changes SET counter = counter + 1 WHERE id = 1;
+  RETURN NULL;
+END $$`,
+			...CACHED_TABLES.map(
+				(t) =>
+					`CREATE TRIGGER n8ns_${t}_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON ${t} FOR EACH STATEMENT EXECUTE FUNCTION n8ns_store_changed()`,
+			),
+		],
+	},
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1].version;
@@ -216,9 +259,12 @@ export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1].version;
 function dialectSql(driver: SqlDriver, sql: string): string {
 	const types =
 		driver.dialect === 'postgres'
-			? { blob: 'BYTEA', bigint: 'BIGINT' }
-			: { blob: 'BLOB', bigint: 'INTEGER' };
-	return sql.replace(/\{\{(blob|bigint)\}\}/g, (_, t: 'blob' | 'bigint') => types[t]);
+			? { blob: 'BYTEA', bigint: 'BIGINT', serial: 'BIGSERIAL' }
+			: { blob: 'BLOB', bigint: 'INTEGER', serial: 'INTEGER' };
+	return sql.replace(
+		/\{\{(blob|bigint|serial)\}\}/g,
+		(_, t: 'blob' | 'bigint' | 'serial') => types[t],
+	);
 }
 
 /** Brings the database to SCHEMA_VERSION; returns the version it found. */
@@ -247,6 +293,8 @@ export async function migrate(driver: SqlDriver): Promise<number> {
 				.filter(Boolean)) {
 				await tx.run(statement);
 			}
+			if (driver.dialect === 'postgres')
+				for (const statement of next.postgres ?? []) await tx.run(statement);
 			await tx.run(
 				"INSERT INTO meta (key, value) VALUES ('schema_version', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
 				[String(next.version)],

@@ -14,6 +14,7 @@ export { labelsOf, toLine, toMetadata, toTokenInfo, toVersionInfo } from './mapp
 export { type RowKeys, type SealedExecutor, type Unsealed, withRowKeys } from './row-seals';
 export { audit, type AuditHeadRow } from './tables/audit';
 export { auditCheckpoints, type AuditCheckpointRow } from './tables/audit-checkpoints';
+export { auditPending } from './tables/audit-pending';
 export { journals } from './tables/journals';
 export {
 	dataKeys,

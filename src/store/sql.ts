@@ -23,7 +23,21 @@ export interface TransactionOptions {
 	changesSecrets?: boolean;
 }
 
+/**
+ * Audit records of resolutions written in the same statement that checks the store's change counter
+ * (PostgreSQL): a process may serve cached rows without asking first, because the record, and so the
+ * value, is kept only if nothing changed since the rows were read.
+ */
+export interface AuditAppends {
+	/** True once the record is committed; false, with nothing written, when the counter moved. */
+	append(record: string, generation: string): Promise<boolean>;
+	/** The newest change counter this process has seen (its commits, appends, reads); no round trip. */
+	readonly knownCounter: string | null;
+}
+
 export interface SqlDriver extends SqlExecutor {
+	/** Set by stores whose resolutions validate their cached rows when they append their audit record. */
+	readonly auditAppends?: AuditAppends;
 	readonly dialect: 'sqlite' | 'postgres';
 	/** Where the data lives, for messages (a path or a URL without its password). */
 	readonly location: string;

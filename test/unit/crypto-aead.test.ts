@@ -1,7 +1,8 @@
-import { createHmac, hkdfSync, randomBytes } from 'node:crypto';
+import { createHmac, createSecretKey, hkdfSync, randomBytes } from 'node:crypto';
 
 import { isCode } from '../../src/core/errors';
 import {
+	FastHmac,
 	KEY_BYTES,
 	deriveKey,
 	hmac,
@@ -116,5 +117,32 @@ describe('hmac, macEquals and deriveKey', () => {
 		expect(deriveKey(raw, 'purpose-a').export()).toEqual(expected);
 		expect(deriveKey(raw, 'purpose-b').export().equals(expected)).toBe(false);
 		expect(derived.export().equals(raw)).toBe(false);
+	});
+});
+
+describe('FastHmac', () => {
+	it('is HMAC-SHA-256: the same MAC as createHmac for every length, short and long, ASCII and not', () => {
+		const key = createSecretKey(randomBytes(32));
+		const fast = new FastHmac(key);
+		const texts = [
+			'',
+			'a',
+			'é€𝄞',
+			'x'.repeat(63),
+			'x'.repeat(64),
+			'y'.repeat(1024 - 1),
+			'z'.repeat(5000),
+		];
+		for (let i = 0; i < 200; i++) texts.push(randomBytes(i * 7).toString('base64'));
+		for (const text of texts)
+			expect(fast.mac(text).equals(createHmac('sha256', key).update(text).digest())).toBe(true);
+		// A long message used the scratch space: a short one after it is still its own MAC.
+		expect(fast.mac('ab').equals(createHmac('sha256', key).update('ab').digest())).toBe(true);
+	});
+
+	it('depends on the key', () => {
+		const a = new FastHmac(createSecretKey(randomBytes(32)));
+		const b = new FastHmac(createSecretKey(randomBytes(32)));
+		expect(a.mac('same').equals(b.mac('same'))).toBe(false);
 	});
 });

@@ -35,11 +35,11 @@ function cacheOf(c: Core): ResolveCache {
 
 async function resolveValue(
 	c: Core,
-	{ p, i, caller, destination }: Call<'use' | 'reveal' | 'resolve'>,
+	{ p, i, caller, destination, generation, fresh }: Call<'use' | 'reveal' | 'resolve'>,
 	via: Via,
 ) {
 	const shown = destination && formatDestination(destination);
-	const snap = await cacheOf(c).snapshot(p.tenant, i.name, i.environment, i.selector);
+	const snap = await cacheOf(c).snapshot(p.tenant, i.name, i.environment, i.selector, fresh);
 	if ('error' in snap) throw snap.error;
 	const { row, line, v, hosts } = snap;
 	requireConsumer(p, i.name, snap.consumers);
@@ -65,26 +65,33 @@ async function resolveValue(
 	}
 	checkValidity(c, row, line, v, i.selector);
 	const key = await loadDataKey(c.driver, c.keyring, p.tenant, v.dek_id);
-	const value = key.decryptValue(snap.aad, snap.stored);
-	await c.audit.use(p.tenant, {
-		actor: p.subject,
-		tokenId: p.jti,
-		action: via === 'reveal' ? 'reveal' : 'use',
-		secret: i.name,
-		environment: i.environment,
-		version: v.version,
-		outcome: 'success',
-		reason:
-			[
-				via === 'relay' ? 'relayed by the server' : null,
-				via === 'resolve' ? 'sent to the caller over the network' : null,
-				line.environment === i.environment ? null : `served from the ${ALL_ENVIRONMENTS} line`,
-			]
-				.filter(Boolean)
-				.join('; ') || null,
-		context: caller.context,
-		destinationHost: shown,
-	});
+	const value = key.decryptValue(snap.aad, snap.stored, snap.macChecked);
+	snap.macChecked = true;
+	await c.audit.use(
+		p.tenant,
+		{
+			actor: p.subject,
+			tokenId: p.jti,
+			action: via === 'reveal' ? 'reveal' : 'use',
+			secret: i.name,
+			environment: i.environment,
+			version: v.version,
+			outcome: 'success',
+			reason:
+				[
+					via === 'relay' ? 'relayed by the server' : null,
+					via === 'resolve' ? 'sent to the caller over the network' : null,
+					line.environment === i.environment ? null : `served from the ${ALL_ENVIRONMENTS} line`,
+				]
+					.filter(Boolean)
+					.join('; ') || null,
+			context: caller.context,
+			destinationHost: shown,
+		},
+		// The counter the call's cached rows were read under: the record is refused if it moved
+		// (none for rows just read from the store: the record is chained directly).
+		fresh ? null : generation,
+	);
 	return {
 		name: i.name,
 		environment: i.environment,

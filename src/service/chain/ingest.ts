@@ -1,6 +1,4 @@
 /** The audit journal's records, sealed when written and chained when ingested. */
-import { createHmac } from 'node:crypto';
-
 import { faultPoint } from '../../core/fault';
 import { macEquals } from '../../crypto/aead';
 import type { DataKey } from '../../crypto/keyring';
@@ -12,7 +10,7 @@ import { ChainWriter } from './writer';
 
 /** The seal of a journal record: computed over the JSON text as is (no copy; it is on the hot path). */
 function journalMac(key: DataKey, json: string): Buffer {
-	return createHmac('sha256', key.auditKey).update(json).digest();
+	return key.auditHmac.mac(json);
 }
 
 /** One journal line: the event as JSON, a tab, and its seal (JSON never contains a raw tab). */
@@ -53,28 +51,10 @@ export async function ingestJournal(
 		closing?: boolean;
 	},
 ): Promise<IngestResult> {
-	let chained = 0;
 	const finalized: string[] = [];
 	const writer = new ChainWriter(tx, opts.lockHead, opts.keyFor);
-	const activeKeys = new Map<string, DataKey>();
-	const activeKey = async (tenant: string) => {
-		let k = activeKeys.get(tenant);
-		if (!k) activeKeys.set(tenant, (k = await opts.activeKey(tenant)));
-		return k;
-	};
-	const alarm = async (reason: string) => {
-		// The tenant of a lost or altered record is unknown (or untrusted): every chain says so.
-		for (const tenant of await opts.tenants()) {
-			const e = unchainedEvent(tenant, new Date().toISOString(), {
-				actor: 'n8n-secrets',
-				action: 'use',
-				outcome: 'failure',
-				reason: `INTEGRITY_ERROR: ${reason}`,
-			});
-			await writer.add(await activeKey(tenant), e);
-			chained++;
-		}
-	};
+	const chain = recordChainer(writer, opts);
+	const alarm = chain.alarm;
 	const present = journal.files();
 	const rows = new Map((await journals.all(tx)).map((r) => [r.file, r]));
 	if (opts.finalize) {
@@ -104,16 +84,7 @@ export async function ingestJournal(
 		for (const line of chunk.lines) {
 			const lineOffset = offset;
 			offset += Buffer.byteLength(line) + 1;
-			const record = await openJournalRecord(line, opts.keyFor);
-			if (record) {
-				await writer.add(await activeKey(record.tenant), record);
-				chained++;
-				continue;
-			}
-			// A record that fails its seal was altered after it was written: say so instead of dropping it.
-			await alarm(
-				`audit journal record at ${file}:${lineOffset} failed its seal and was not trusted`,
-			);
+			await chain.add(line, `audit journal record at ${file}:${lineOffset}`);
 		}
 		if (!chunk.exists) continue;
 		const ended =
@@ -130,7 +101,52 @@ export async function ingestJournal(
 	await writer.finish();
 	journal.pending = 0;
 	if (opts.finalize) faultPoint('audit.ingest.before-commit');
-	return { chained, finalized };
+	return { chained: chain.count(), finalized };
+}
+
+/**
+ * Chains sealed records one by one; a record that fails its seal was altered after it was written,
+ * and is recorded as an integrity failure in every tenant's chain instead of being dropped.
+ */
+export function recordChainer(
+	writer: ChainWriter,
+	opts: {
+		keyFor: KeyLookup;
+		activeKey: (tenant: string) => Promise<DataKey>;
+		tenants: () => Promise<string[]>;
+	},
+) {
+	let chained = 0;
+	const activeKeys = new Map<string, DataKey>();
+	const activeKey = async (tenant: string) => {
+		let k = activeKeys.get(tenant);
+		if (!k) activeKeys.set(tenant, (k = await opts.activeKey(tenant)));
+		return k;
+	};
+	const alarm = async (reason: string) => {
+		// The tenant of a lost or altered record is unknown (or untrusted): every chain says so.
+		for (const tenant of await opts.tenants()) {
+			const e = unchainedEvent(tenant, new Date().toISOString(), {
+				actor: 'n8n-secrets',
+				action: 'use',
+				outcome: 'failure',
+				reason: `INTEGRITY_ERROR: ${reason}`,
+			});
+			await writer.add(await activeKey(tenant), e);
+			chained++;
+		}
+	};
+	return {
+		alarm,
+		count: () => chained,
+		/** `where` names the record in the alarm if it fails its seal. */
+		add: async (line: string, where: string) => {
+			const record = await openJournalRecord(line, opts.keyFor);
+			if (!record) return alarm(`${where} failed its seal and was not trusted`);
+			await writer.add(await activeKey(record.tenant), record);
+			chained++;
+		},
+	};
 }
 
 async function openJournalRecord(line: string, keyFor: KeyLookup): Promise<UnchainedEvent | null> {

@@ -8,7 +8,7 @@ import { headMac, headSealHolds } from './seals';
 /**
  * Chains events inside the caller's transaction. The write lock (BEGIN IMMEDIATE in SQLite, the head
  * row's FOR UPDATE in PostgreSQL) makes "read head, insert, move head" atomic across processes. Heads
- * are read once per tenant and written once at `finish`, so a batch costs one insert per event.
+ * are read once per tenant and written once at `finish`, where the batch's events are inserted together.
  *
  * The head's seal is checked before the chain is extended: otherwise the next write would re-seal a
  * head someone edited (after rewriting or cutting the chain) and `verify` would pass. A head that
@@ -18,6 +18,8 @@ import { headMac, headSealHolds } from './seals';
  */
 export class ChainWriter {
 	private readonly heads = new Map<string, { seq: number; hash: string; key: DataKey }>();
+	/** Chained events not yet inserted: they go in together at `finish`. */
+	private readonly unwritten: AuditEvent[] = [];
 
 	constructor(
 		private readonly tx: SqlExecutor,
@@ -76,7 +78,7 @@ export class ChainWriter {
 		}
 		const partial: Omit<AuditEvent, 'hash'> = { ...e, seq: head.seq + 1, prevHash: head.hash };
 		const event: AuditEvent = { ...partial, hash: eventHash(partial) };
-		await audit.insert(this.tx, event);
+		this.unwritten.push(event);
 		head.seq = event.seq;
 		head.hash = event.hash;
 		head.key = key;
@@ -84,6 +86,7 @@ export class ChainWriter {
 	}
 
 	async finish(): Promise<void> {
+		await audit.insertMany(this.tx, this.unwritten.splice(0));
 		for (const [tenant, h] of this.heads) {
 			await audit.writeHead(this.tx, {
 				tenant,

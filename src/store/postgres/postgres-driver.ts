@@ -4,6 +4,7 @@ import { Pool, type PoolClient, type PoolConfig, types } from 'pg';
 
 import { SecretsError } from '../../core/errors';
 import type { Durability, SqlDriver, SqlExecutor, SqlParam, TransactionOptions } from '../sql';
+import { AuditAppends } from './audit-appends';
 
 export interface PostgresOptions {
 	/** Schema to create the tables in and read them from (search_path); default: the server's. */
@@ -24,6 +25,14 @@ export interface PostgresOptions {
  * (`FOR UPDATE`) orders them among themselves. Readers never wait.
  */
 const WRITE_LOCK = 0x6e386e73; // "n8ns"
+
+/** The store's change counter (migration 5), moved by every write to a table a process may cache. */
+const READ_COUNTER = {
+	name: 'n8ns_counter',
+	text: 'SELECT counter FROM store_changes WHERE id = 1',
+};
+/** Connections of the audit appends' own pool (statements of many resolutions each). */
+const APPEND_CONNECTIONS = 4;
 
 const INT8 = 20;
 /** Counts and audit sequence numbers stay far below 2^53; hand the code numbers, as SQLite does. */
@@ -121,6 +130,9 @@ export class PostgresDriver implements SqlDriver {
 	readonly location: string;
 	readonly schema: string | undefined;
 	private readonly pool: Pool;
+	/** Audit records of resolutions, checked against the change counter (audit-appends.ts). */
+	readonly auditAppends: AuditAppends;
+	private readonly appendPool: Pool;
 	private readonly names = new Map<string, { name: string; text: string }>();
 	private readonly durability: Durability;
 	private readonly lockTimeoutMs: number;
@@ -158,6 +170,21 @@ export class PostgresDriver implements SqlDriver {
 		this.pool = new Pool(config);
 		// An idle connection dropped by the server must not crash the process; the next query reconnects.
 		this.pool.on('error', () => undefined);
+		// The appends' connections do not wait for the server's disk (unless durability is 'full'): the
+		// server has each record when the statement returns, as with the other 'process' commits.
+		this.appendPool = new Pool({
+			...config,
+			max: Math.min(APPEND_CONNECTIONS, config.max ?? APPEND_CONNECTIONS),
+			options: [config.options, this.durability === 'full' ? null : '-c synchronous_commit=off']
+				.filter(Boolean)
+				.join(' '),
+		});
+		this.appendPool.on('error', () => undefined);
+		this.auditAppends = new AuditAppends(this.appendPool, (err) =>
+			isConnectionError(err)
+				? unreachable(this.location, err)
+				: (storageFault(this.location, err) ?? err),
+		);
 		this.direct = this.executor(this.pool);
 	}
 
@@ -292,7 +319,11 @@ export class PostgresDriver implements SqlDriver {
 				throw err;
 			}
 			const result = await fn(this.executor(client));
+			// The counter this commit leaves (moved by the tables' triggers), so this process's caches
+			// are known stale without asking again (absent before migration 5).
+			const counter = options.changesSecrets === false ? undefined : await this.counterIn(client);
 			await client.query('COMMIT');
+			this.auditAppends.saw(counter);
 			return result;
 		} catch (err) {
 			try {
@@ -307,12 +338,33 @@ export class PostgresDriver implements SqlDriver {
 		}
 	}
 
+	/** Whether migration 5's counter exists here (checked until it does; it is never dropped). */
+	private counterTable = false;
+
+	private async counterIn(client: PoolClient): Promise<number | undefined> {
+		if (!this.counterTable) {
+			const found = await client.query<{ present: boolean }>(
+				"SELECT to_regclass('store_changes') IS NOT NULL AS present",
+			);
+			if (!found.rows[0]?.present) return undefined;
+			this.counterTable = true;
+		}
+		return (await client.query<{ counter: number }>(READ_COUNTER)).rows[0]?.counter;
+	}
+
 	/**
-	 * None: PostgreSQL has no cheap counter of other sessions' commits, so nothing is cached and every
-	 * read sees the latest committed row.
+	 * The store's change counter, read now (one round trip): it moves with every committed write to a
+	 * table any process caches. Null before migration 5 (then nothing is cached).
 	 */
-	changeCounter(): Promise<string | null> {
-		return Promise.resolve(null);
+	async changeCounter(): Promise<string | null> {
+		try {
+			const row = await this.direct.get<{ counter: number }>(READ_COUNTER.text);
+			this.auditAppends.saw(row?.counter);
+			return row ? String(row.counter) : null;
+		} catch (err) {
+			if ((err as { code?: string }).code === '42P01') return null;
+			throw err;
+		}
 	}
 
 	/** DDL runs in a locked transaction, so processes starting together migrate one at a time. */
@@ -341,6 +393,6 @@ export class PostgresDriver implements SqlDriver {
 	}
 
 	async close(): Promise<void> {
-		await this.pool.end();
+		await Promise.all([this.pool.end(), this.appendPool.end()]);
 	}
 }

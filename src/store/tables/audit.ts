@@ -19,7 +19,10 @@ export interface AuditHeadRow {
 }
 
 const SELECT_EVENTS = `SELECT ${AUDIT_COLUMN_LIST} FROM audit_events`;
-const INSERT_EVENT = `INSERT INTO audit_events (${AUDIT_COLUMN_LIST}) VALUES (${AUDIT_FIELDS.map(() => '?').join(', ')})`;
+const ROW = `(${AUDIT_FIELDS.map(() => '?').join(', ')})`;
+const INSERT_EVENT = `INSERT INTO audit_events (${AUDIT_COLUMN_LIST}) VALUES ${ROW}`;
+const insertRows = (n: number) =>
+	`INSERT INTO audit_events (${AUDIT_COLUMN_LIST}) VALUES ${Array.from({ length: n }, () => ROW).join(', ')}`;
 
 /** The filters `query` takes that compare a field for equality, each with its column. */
 const EQUALITY_FILTERS = (
@@ -41,6 +44,18 @@ export const audit = {
 			[h.tenant, h.seq, h.hash, h.dekId, h.mac],
 		),
 	insert: (x: SqlExecutor, e: AuditEvent) => x.run(INSERT_EVENT, auditRowValues(e)),
+	/**
+	 * Several events in as few statements as the batch allows: rows of 100, then 10, then 1, so a
+	 * connection prepares at most three shapes of the statement.
+	 */
+	insertMany: async (x: SqlExecutor, events: readonly AuditEvent[]) => {
+		for (let at = 0; at < events.length; ) {
+			const left = events.length - at;
+			const n = left >= 100 ? 100 : left >= 10 ? 10 : 1;
+			await x.run(insertRows(n), events.slice(at, at + n).flatMap(auditRowValues));
+			at += n;
+		}
+	},
 	/** The newest stored event (none, or one), to chain on from when the head cannot be trusted. */
 	last: async (x: SqlExecutor, tenant: string) =>
 		(
