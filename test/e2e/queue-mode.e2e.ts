@@ -298,11 +298,13 @@ describeQueue('n8n in queue mode: main, two workers, Redis and PostgreSQL', () =
 		// An embedded credential cannot work here: the workers hold no key.
 		expect((await call('q-production')).status).toBe(500);
 		const embedded = await last('q-production');
+		expect(embedded.status).toBe('error');
 		expect(embedded.data).toContain('MASTER_KEY_MISSING');
 		// A runtime token receives values for requests, yet cannot reveal one.
 		const reveal = await call('q-reveal-runtime');
 		expect(reveal.status).toBe(500);
 		const refused = await last('q-reveal-runtime');
+		expect(refused.status).toBe('error');
 		expect(refused.data).toContain('ACCESS_DENIED');
 		for (const text of [reveal.body, refused.data])
 			expect(text.includes(VALUES.revealMe)).toBe(false);
