@@ -177,8 +177,10 @@ async function child(): Promise<void> {
 	await service.close();
 	const report: ChildReport = { calls, lags: [], stale: 0 };
 	acks.forEach((ack, k) => {
-		const first = seen.filter((s) => s.v >= k + 1 && s.end >= ack).map((s) => s.end);
-		if (first.length) report.lags.push(Math.min(...first) - ack);
+		// (A loop, not Math.min(...): a spread of 100,000 arguments overflows the stack.)
+		let first = Infinity;
+		for (const s of seen) if (s.v >= k + 1 && s.end >= ack && s.end < first) first = s.end;
+		if (first !== Infinity) report.lags.push(first - ack);
 	});
 	for (const s of seen) {
 		// The newest rotation acknowledged before this call started: the call must return it or newer.
@@ -221,7 +223,10 @@ async function rotationPart(
 	await new Promise((r) => setTimeout(r, 200));
 	const reports = await Promise.all(
 		children.map((c, i) => {
-			const got = new Promise<ChildReport>((r) => lines[i].once('line', (l) => r(JSON.parse(l))));
+			const got = new Promise<ChildReport>((r, fail) => {
+				lines[i].once('line', (l) => r(JSON.parse(l)));
+				c.once('exit', (code) => fail(new Error(`a resolving process exited with ${code}`)));
+			});
 			c.stdin!.end(`${JSON.stringify(acks)}\n`);
 			return got;
 		}),
