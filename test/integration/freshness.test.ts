@@ -11,6 +11,7 @@ import type { AuditEvent } from '../../src/core/model';
 import type { AuditQueryInput, ResolveInput } from '../../src/core/schemas';
 import type { Caller } from '../../src/service/api';
 import type { SecretsService } from '../../src/service/secrets-service';
+import { INGEST_LOCK } from '../../src/store/tables/audit-pending';
 import { STORE_KIND, TEST_DATABASE_URL, createTestStore, type TestStore } from '../helpers/store';
 
 /** `it` on PostgreSQL only: for its pending audit table, which SQLite does not have. */
@@ -283,7 +284,10 @@ describe(`the audit trail of concurrent resolutions, on ${STORE_KIND}`, () => {
 			let altered: Row[];
 			try {
 				await holder.query('BEGIN');
-				await holder.query('SELECT pg_advisory_xact_lock($1)', [0x6e386e74]);
+				await holder.query('SELECT pg_advisory_xact_lock($1, hashtext($2))', [
+					INGEST_LOCK,
+					t.schema,
+				]);
 				await use(a, 'api-key', {}, caller('altered', 0));
 				altered = (await t.sql(
 					'UPDATE audit_pending SET record = replace(record, \'"altered-0"\', \'"forged-0"\') RETURNING id',
