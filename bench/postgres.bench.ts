@@ -20,7 +20,7 @@ import { Client, Pool as PgPool } from 'pg';
 import { rawKeyProvider } from '../src/crypto/master-key';
 import { SecretsService } from '../src/service/secrets-service';
 import { PostgresDriver } from '../src/store/postgres/postgres-driver';
-import { type Summary, summarize } from './summary';
+import { formatP50P99, measure, type Summary } from './summary';
 
 const DATABASE_URL = process.env.BENCH_DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/test';
 const POOL = 32;
@@ -35,30 +35,14 @@ const secretName = (i: number) => `secret-${String(i).padStart(6, '0')}`;
 /** Milliseconds since the epoch with sub-millisecond precision, comparable across processes. */
 const epochMs = () => performance.timeOrigin + performance.now();
 
-/** Runs `op` `iterations` times spread over `clients` concurrent loops; per-call latency and total rate. */
-async function measure(
-	iterations: number,
-	clients: number,
-	op: (i: number) => Promise<unknown>,
-): Promise<Summary> {
-	const samples: number[] = [];
-	let next = 0;
-	const start = process.hrtime.bigint();
-	await Promise.all(
-		Array.from({ length: clients }, async () => {
-			for (let i = next++; i < iterations; i = next++) {
-				const t0 = process.hrtime.bigint();
-				await op(i);
-				samples.push(Number(process.hrtime.bigint() - t0));
-			}
-		}),
-	);
-	return summarize(samples, Number(process.hrtime.bigint() - start));
-}
-
-function open(schema: string, keyB64: string, url = DATABASE_URL): Promise<SecretsService> {
+function open(
+	schema: string,
+	keyB64: string,
+	url = DATABASE_URL,
+	poolSize = POOL,
+): Promise<SecretsService> {
 	return SecretsService.open(
-		new PostgresDriver(url, { schema, poolSize: POOL }),
+		new PostgresDriver(url, { schema, poolSize }),
 		rawKeyProvider(keyB64, 'bench key'),
 	);
 }
@@ -151,7 +135,8 @@ interface ChildReport {
 
 /** A process resolving `rotating` (and other secrets, as load) from 8 loops until told to stop. */
 async function child(): Promise<void> {
-	const service = await open(process.env.BENCH_SCHEMA!, process.env.BENCH_KEY!);
+	// A connection per loop: with the parent's pool, PostgreSQL's default 100 connections suffice.
+	const service = await open(process.env.BENCH_SCHEMA!, process.env.BENCH_KEY!, DATABASE_URL, 8);
 	const caller = { token: process.env.BENCH_TOKEN!, context: CONTEXT };
 	const count = Number(process.env.BENCH_COUNT);
 	const seen: { start: number; end: number; v: number }[] = [];
@@ -212,7 +197,18 @@ async function rotationPart(
 		}),
 	);
 	const lines = children.map((c) => createInterface({ input: c.stdout! }));
-	await Promise.all(lines.map((l) => new Promise((r) => l.once('line', r))));
+	// A process that cannot start (the database refusing connections, say) fails the run, not hangs it.
+	await Promise.all(
+		lines.map(
+			(l, i) =>
+				new Promise((r, fail) => {
+					l.once('line', r);
+					children[i].once('exit', (code) =>
+						fail(new Error(`a resolving process exited with ${code}`)),
+					);
+				}),
+		),
+	);
 	await new Promise((r) => setTimeout(r, 500));
 	const acks: number[] = [];
 	for (let k = 1; k <= rotations; k++) {
@@ -246,9 +242,7 @@ async function rotationPart(
 	};
 }
 
-function fmt(s: Summary): string {
-	return `p50 ${s.p50.toFixed(1)} µs   p99 ${s.p99.toFixed(1)} µs   ${Math.round(s.opsPerSec).toLocaleString('en-US')} ops/s`;
-}
+const fmt = formatP50P99;
 
 async function main(): Promise<void> {
 	const probe = new Client({ connectionString: DATABASE_URL, connectionTimeoutMillis: 3000 });

@@ -28,31 +28,10 @@ import { SecretsService } from '../src/service/secrets-service';
 import { PostgresDriver } from '../src/store/postgres/postgres-driver';
 import type { SqlDriver } from '../src/store/sql';
 import { SqliteDriver } from '../src/store/sqlite/sqlite-driver';
-import { type Summary, summarize } from './summary';
+import { formatP50P99, measure, type Summary } from './summary';
 
 const ENVIRONMENTS = ['development', 'staging', 'production'];
 const DATABASE_URL = process.env.BENCH_DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/test';
-
-/** Runs `op` `iterations` times spread over `clients` concurrent loops; per-call latency and total rate. */
-async function measure(
-	iterations: number,
-	clients: number,
-	op: (i: number) => Promise<unknown>,
-): Promise<Summary> {
-	const samples: number[] = [];
-	let next = 0;
-	const start = process.hrtime.bigint();
-	await Promise.all(
-		Array.from({ length: clients }, async () => {
-			for (let i = next++; i < iterations; i = next++) {
-				const t0 = process.hrtime.bigint();
-				await op(i);
-				samples.push(Number(process.hrtime.bigint() - t0));
-			}
-		}),
-	);
-	return summarize(samples, Number(process.hrtime.bigint() - start));
-}
 
 const name = (i: number, count: number) =>
 	`secret-${String((i * 104729) % count).padStart(5, '0')}`;
@@ -252,9 +231,7 @@ async function postgresPart(count: number) {
 	}
 }
 
-function fmt(s: Summary): string {
-	return `p50 ${s.p50.toFixed(1)} µs   p99 ${s.p99.toFixed(1)} µs   ${Math.round(s.opsPerSec).toLocaleString('en-US')} ops/s`;
-}
+const fmt = formatP50P99;
 
 async function main(): Promise<void> {
 	const count = Number(process.env.BENCH_SERVER_SECRETS ?? 1000);

@@ -21,3 +21,29 @@ export function summarize(samplesNs: ArrayLike<number>, totalNs: number): Summar
 		opsPerSec: sorted.length / (totalNs / 1e9),
 	};
 }
+
+/** Runs `op` `iterations` times spread over `clients` concurrent loops; per-call latency and total rate. */
+export async function measure(
+	iterations: number,
+	clients: number,
+	op: (i: number) => Promise<unknown>,
+): Promise<Summary> {
+	const samples: number[] = [];
+	let next = 0;
+	const start = process.hrtime.bigint();
+	await Promise.all(
+		Array.from({ length: clients }, async () => {
+			for (let i = next++; i < iterations; i = next++) {
+				const t0 = process.hrtime.bigint();
+				await op(i);
+				samples.push(Number(process.hrtime.bigint() - t0));
+			}
+		}),
+	);
+	return summarize(samples, Number(process.hrtime.bigint() - start));
+}
+
+/** p50, p99 and throughput on one line. */
+export function formatP50P99(s: Summary): string {
+	return `p50 ${s.p50.toFixed(1)} µs   p99 ${s.p99.toFixed(1)} µs   ${Math.round(s.opsPerSec).toLocaleString('en-US')} ops/s`;
+}

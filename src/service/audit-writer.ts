@@ -82,10 +82,9 @@ export class AuditWriter {
 
 	/** An event in a transaction of its own that changes only the audit trail (denials, failures). */
 	writeAlone(tenant: string, input: AuditInput): Promise<AuditEvent> {
-		// On PostgreSQL it need not wait for the store's exclusive write lock: a burst of refused calls
-		// must not hold up the one running.
-		// On PostgreSQL it chains after the pending records only at their next ingest: waiting for the
-		// ingest lock here would queue refusals behind a batch.
+		// On PostgreSQL it need not wait for the store's exclusive write lock (a burst of refused calls
+		// must not hold up the one running), nor for the ingest lock: pending records are chained at
+		// their next ingest, not ahead of it.
 		return this.driver.transaction(
 			(tx) => (this.appends ? this.chain(tx, tenant, input) : this.write(tx, tenant, input)),
 			'process',
